@@ -1,0 +1,178 @@
+import { fmtShape, ShapeError, tensor, type Tensor } from './tensor';
+
+function dims2(op: string, what: string, t: Tensor): [number, number] {
+  if (t.shape.length !== 2) throw new ShapeError(op, `${what} must be 2-D, got ${fmtShape(t.shape)}`);
+  return [t.shape[0], t.shape[1]];
+}
+
+/**
+ * C[m, n] = A[m, k] · B[k, n]. Four rows of A share each row of B, so B streams through the cache a
+ * quarter as often; the inner loops run over contiguous memory.
+ */
+export function matmul(a: Tensor, b: Tensor, op = 'matmul'): Tensor {
+  const [m, k] = dims2(op, 'left operand', a);
+  const [k2, n] = dims2(op, 'right operand', b);
+  if (k !== k2) throw new ShapeError(op, `inner dimensions differ: ${fmtShape(a.shape)} · ${fmtShape(b.shape)}`);
+  const out = new Float32Array(m * n);
+  matmulInto(a.data, b.data, out, m, k, n);
+  return { shape: [m, n], data: out };
+}
+
+/** out[m, n] += A[m, k] · B[k, n] on raw row-major arrays (out is usually zeroed by the caller). */
+export function matmulInto(A: Float32Array, B: Float32Array, out: Float32Array, m: number, k: number, n: number): void {
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+    const a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+    for (let p = 0; p < k; p++) {
+      const x0 = A[a0 + p], x1 = A[a1 + p], x2 = A[a2 + p], x3 = A[a3 + p];
+      const bRow = p * n;
+      for (let j = 0; j < n; j++) {
+        const bv = B[bRow + j];
+        out[r0 + j] += x0 * bv;
+        out[r1 + j] += x1 * bv;
+        out[r2 + j] += x2 * bv;
+        out[r3 + j] += x3 * bv;
+      }
+    }
+  }
+  for (; i < m; i++) {
+    const r = i * n, a = i * k;
+    for (let p = 0; p < k; p++) {
+      const x = A[a + p];
+      const bRow = p * n;
+      for (let j = 0; j < n; j++) out[r + j] += x * B[bRow + j];
+    }
+  }
+}
+
+/** C[m, n] = A[m, k] · B[n, k]ᵀ: every entry is a dot product of two contiguous rows (QKᵀ). */
+export function matmulTransposed(a: Tensor, b: Tensor, op = 'matmulTransposed'): Tensor {
+  const [m, k] = dims2(op, 'left operand', a);
+  const [n, k2] = dims2(op, 'right operand', b);
+  if (k !== k2) throw new ShapeError(op, `inner dimensions differ: ${fmtShape(a.shape)} · ${fmtShape(b.shape)}ᵀ`);
+  const out = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) out[i * n + j] = dot(a.data, i * k, b.data, j * k, k);
+  }
+  return { shape: [m, n], data: out };
+}
+
+/** Dot product of x[xo .. xo+len) and y[yo .. yo+len), four independent accumulators for ILP. */
+export function dot(x: Float32Array, xo: number, y: Float32Array, yo: number, len: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let p = 0;
+  for (; p + 4 <= len; p += 4) {
+    s0 += x[xo + p] * y[yo + p];
+    s1 += x[xo + p + 1] * y[yo + p + 1];
+    s2 += x[xo + p + 2] * y[yo + p + 2];
+    s3 += x[xo + p + 3] * y[yo + p + 3];
+  }
+  for (; p < len; p++) s0 += x[xo + p] * y[yo + p];
+  return s0 + s1 + (s2 + s3);
+}
+
+/**
+ * Numerically stable softmax over `len` entries starting at `offset`, in place. The row maximum is
+ * subtracted first so exp never overflows. A row of only -Infinity (fully masked) becomes zeros, not
+ * NaN; a NaN anywhere makes the whole row NaN, as in PyTorch.
+ */
+export function softmaxRowInPlace(data: Float32Array, offset: number, len: number): void {
+  let max = -Infinity;
+  for (let j = 0; j < len; j++) {
+    const v = data[offset + j];
+    if (v > max) max = v;
+    else if (v !== v) max = NaN;
+    if (max !== max) break;
+  }
+  if (max !== max || max === Infinity) {
+    // +Infinity - +Infinity is NaN, so PyTorch returns a NaN row here too; no guessing.
+    data.fill(NaN, offset, offset + len);
+    return;
+  }
+  if (max === -Infinity) {
+    data.fill(0, offset, offset + len);
+    return;
+  }
+  let sum = 0;
+  for (let j = 0; j < len; j++) {
+    const e = Math.exp(data[offset + j] - max);
+    data[offset + j] = e;
+    sum += e;
+  }
+  const inv = 1 / sum;
+  for (let j = 0; j < len; j++) data[offset + j] *= inv;
+}
+
+/** Softmax over the last axis; returns a new tensor. */
+export function softmax(x: Tensor): Tensor {
+  const out = tensor(x.shape, x.data.slice());
+  const cols = x.shape[x.shape.length - 1] ?? 1;
+  for (let o = 0; o < out.data.length; o += cols) softmaxRowInPlace(out.data, o, cols);
+  return out;
+}
+
+/** LayerNorm over the last axis (biased variance, as torch.nn.LayerNorm). */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number, op = 'layerNorm'): Tensor {
+  const d = x.shape[x.shape.length - 1];
+  if (weight.data.length !== d || bias.data.length !== d) {
+    throw new ShapeError(op, `input ${fmtShape(x.shape)} needs weight and bias of [${d}], got ${fmtShape(weight.shape)} and ${fmtShape(bias.shape)}`);
+  }
+  const out = new Float32Array(x.data.length);
+  const src = x.data, w = weight.data, b = bias.data;
+  for (let o = 0; o < src.length; o += d) {
+    // Mean and variance in float64 (JS numbers): the same result as PyTorch's float32 to ~1e-7.
+    let mean = 0;
+    for (let j = 0; j < d; j++) mean += src[o + j];
+    mean /= d;
+    let variance = 0;
+    for (let j = 0; j < d; j++) {
+      const c = src[o + j] - mean;
+      variance += c * c;
+    }
+    variance /= d;
+    const inv = 1 / Math.sqrt(variance + eps);
+    for (let j = 0; j < d; j++) out[o + j] = (src[o + j] - mean) * inv * w[j] + b[j];
+  }
+  return { shape: [...x.shape], data: out };
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** GELU, tanh approximation (GPT-2's gelu_new), in place. */
+export function geluInPlace(x: Tensor): Tensor {
+  const d = x.data;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i];
+    d[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v)));
+  }
+  return x;
+}
+
+/** Element-wise a + b (same shape); returns a new tensor. */
+export function add(a: Tensor, b: Tensor, op = 'add'): Tensor {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new ShapeError(op, `shapes differ: ${fmtShape(a.shape)} + ${fmtShape(b.shape)}`);
+  }
+  const out = new Float32Array(a.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
+  return { shape: [...a.shape], data: out };
+}
+
+/** Adds a bias vector to every row of x, in place. */
+export function addBiasInPlace(x: Tensor, bias: Tensor, op = 'addBias'): Tensor {
+  const d = x.shape[x.shape.length - 1];
+  if (bias.shape.length !== 1 || bias.shape[0] !== d) {
+    throw new ShapeError(op, `bias ${fmtShape(bias.shape)} does not fit rows of ${fmtShape(x.shape)}`);
+  }
+  const xd = x.data, bd = bias.data;
+  for (let o = 0; o < xd.length; o += d) for (let j = 0; j < d; j++) xd[o + j] += bd[j];
+  return x;
+}
+
+/** y = x · W (+ b) with W in [d_in, d_out] layout. */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | undefined, op = 'linear'): Tensor {
+  const out = matmul(x, weight, op);
+  if (bias) addBiasInPlace(out, bias, op);
+  return out;
+}
