@@ -14,6 +14,12 @@ export interface Gpt2ForwardOptions {
   readonly lmHead?: boolean;
   /** Called after each layer; throwing from it aborts the forward pass (cancellation). */
   readonly onLayer?: (layer: number, layers: number) => void;
+  /** Receives each layer's attention as soon as it is computed. */
+  readonly onAttention?: (layer: number, attention: AttentionResult) => void;
+  /** Keep every layer's [heads, n, n] weights in the output (default true); long inputs may not. */
+  readonly keepAttentions?: boolean;
+  /** Keep the residual stream entering each block, so any layer's attention can be recomputed later. */
+  readonly keepLayerInputs?: boolean;
 }
 
 export interface NextToken {
@@ -23,8 +29,10 @@ export interface NextToken {
 
 export interface Gpt2Output {
   readonly n: number;
-  /** Attention weights per layer: [heads, n, n] each. */
+  /** Attention weights per layer: [heads, n, n] each (empty when keepAttentions is false). */
   readonly attentions: readonly Tensor[];
+  /** The residual stream entering each block, [n, d] each, when keepLayerInputs. */
+  readonly layerInputs?: readonly Tensor[];
   /** Scaled scores per layer (masked = -Infinity), when keepScores. */
   readonly scores?: readonly Tensor[];
   /** The traced layer's attention with its step trace, when traceLayer was given. */
@@ -45,6 +53,14 @@ function columns(m: Tensor, from: number, width: number): Tensor {
   const out = new Float32Array(rows * width);
   for (let r = 0; r < rows; r++) out.set(m.data.subarray(r * cols + from, r * cols + from + width), r * width);
   return { shape: [rows, width], data: out }; // [rows, width]
+}
+
+/** One layer's attention, recomputed from the residual stream that entered the block (see keepLayerInputs). */
+export function gpt2LayerAttention(model: Gpt2Weights, layer: number, layerInput: Tensor, trace: boolean): AttentionResult {
+  const block = model.blocks[layer];
+  if (!block) throw new RangeError(`gpt2: layer ${layer} is outside 0…${model.blocks.length - 1}`);
+  expectShape('gpt2LayerAttention', 'layer input', layerInput, [-1, model.config.nEmbd]);
+  return blockAttention(layerInput, block, model.config.nHead, model.config.layerNormEpsilon, trace);
 }
 
 /** LN1 → causal MHA for one block; returns the attention result including c_proj's output. */
@@ -127,11 +143,15 @@ export function gpt2Forward(model: Gpt2Weights, tokenIds: readonly number[], opt
 
   const attentions: Tensor[] = [];
   const scores: Tensor[] | undefined = options.keepScores ? [] : undefined;
+  const layerInputs: Tensor[] | undefined = options.keepLayerInputs ? [] : undefined;
+  const keepAttentions = options.keepAttentions ?? true;
   let tracedLayer: Gpt2Output['tracedLayer'];
   model.blocks.forEach((block, layer) => {
+    layerInputs?.push(hidden);
     const attention = blockAttention(hidden, block, config.nHead, eps, layer === options.traceLayer);
-    attentions.push(attention.attnWeights);
-    scores?.push(attention.attnScores);
+    options.onAttention?.(layer, attention);
+    if (keepAttentions) attentions.push(attention.attnWeights);
+    if (keepAttentions) scores?.push(attention.attnScores);
     if (layer === options.traceLayer) tracedLayer = { layer, attention };
     hidden = add(hidden, attention.output, 'gpt2 residual (attention)'); // [n, d]
     const normed = layerNorm(hidden, block.ln2.weight, block.ln2.bias, eps, 'gpt2 ln_2'); // [n, d]
@@ -146,6 +166,7 @@ export function gpt2Forward(model: Gpt2Weights, tokenIds: readonly number[], opt
   return {
     n,
     attentions,
+    layerInputs,
     scores,
     tracedLayer,
     lastHidden,

@@ -2,7 +2,10 @@
 export interface Token {
   /** Vocabulary id (GPT-2) or a stable id derived from the token's text (word, char). */
   readonly id: number;
-  /** Display text: whitespace made visible (· for space, ↵ for newline, → for tab). */
+  /**
+   * Display text: whitespace made visible (· space, ↵ newline, ␍ carriage return, → tab); GPT-2 bytes
+   * that are only part of a character are shown in byte form, e.g. `<0xF0><0x9F>`.
+   */
   readonly text: string;
   /** UTF-16 offset of the first code unit covered (inclusive). */
   readonly start: number;
@@ -11,6 +14,12 @@ export interface Token {
 }
 
 export type TokenizerName = 'gpt2' | 'word' | 'char';
+
+export const TOKENIZER_NAMES: readonly TokenizerName[] = ['gpt2', 'word', 'char'];
+
+export function isTokenizerName(value: unknown): value is TokenizerName {
+  return typeof value === 'string' && (TOKENIZER_NAMES as readonly string[]).includes(value);
+}
 
 export interface Tokenizer {
   readonly name: TokenizerName;

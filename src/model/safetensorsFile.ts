@@ -1,0 +1,112 @@
+/**
+ * The thin Node layer: reads safetensors files from disk. All validation lives in the byte-level parser
+ * (safetensors.ts); this file only decides which bytes to read.
+ *
+ * Tensors are read one by one straight into their own buffers rather than reading the whole file first:
+ * Node 20 cannot hold a file over 2 GB in one Buffer (gpt2-xl in F32 is ~6.4 GB), and per-tensor reads
+ * keep peak memory at the size of the tensors actually kept (F32 data is read into the Float32Array
+ * itself, no intermediate copy).
+ */
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import type { Tensor } from '../engine/tensor';
+import { ModelFileError } from './errors';
+import { decodeEntry, parseSafetensorsHeader, readHeaderLength, type SafetensorsContents } from './safetensors';
+
+export interface SafetensorsFileContents extends SafetensorsContents {
+  /** Names in the file that `include` left out (unread). */
+  readonly skipped: readonly string[];
+}
+
+export interface ReadSafetensorsFileOptions {
+  /** Which tensors to load (all by default). Skipped tensors are still validated but never read. */
+  readonly include?: (name: string) => boolean;
+}
+
+/** Node's single-read limit is 2 GB; larger tensors are read in pieces. */
+const MAX_READ_BYTES = 1 << 30;
+
+export async function readSafetensorsFile(filePath: string, options: ReadSafetensorsFileOptions = {}): Promise<SafetensorsFileContents> {
+  let handle: FileHandle;
+  try {
+    handle = await open(filePath, 'r');
+  } catch (cause) {
+    throw new ModelFileError(describeOpenError(cause), { filePath, cause });
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw new ModelFileError('is a folder, not a file');
+    const fileSize = info.size;
+    const lengthBytes = await readExactly(handle, 0, Math.min(8, fileSize), filePath);
+    const headerLength = readHeaderLength(lengthBytes, fileSize);
+    const headerBytes = await readExactly(handle, 8, headerLength, filePath);
+    const header = parseSafetensorsHeader(headerBytes, fileSize - 8 - headerLength);
+
+    const wanted = header.entries.filter((entry) => options.include?.(entry.name) ?? true);
+    // Read in file order so the disk streams forward.
+    const byPosition = [...wanted].sort((a, b) => a.begin - b.begin);
+    const loaded = new Map<string, Tensor>();
+    for (const entry of byPosition) {
+      const raw = await readExactly(handle, header.dataStart + entry.begin, entry.end - entry.begin, filePath, entry.name);
+      // `raw` is a fresh, aligned buffer owned by nobody else, so F32 tensors can view it without copying.
+      loaded.set(entry.name, decodeEntry(entry, raw, false));
+    }
+    const tensors = new Map<string, Tensor>();
+    for (const entry of wanted) tensors.set(entry.name, loaded.get(entry.name) as Tensor);
+    const skipped = header.entries.filter((entry) => !tensors.has(entry.name)).map((entry) => entry.name);
+    return { tensors, metadata: header.metadata, skipped };
+  } catch (error) {
+    if (error instanceof ModelFileError) throw error.inFile(filePath);
+    throw new ModelFileError(`cannot read file (${errorMessage(error)})`, { filePath, cause: error });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads `length` bytes at `position` into a new buffer; a short read means the file changed or is truncated. */
+async function readExactly(handle: FileHandle, position: number, length: number, filePath: string, tensorName?: string): Promise<Uint8Array> {
+  let buffer: Uint8Array;
+  try {
+    buffer = new Uint8Array(length);
+  } catch (cause) {
+    throw new ModelFileError(`cannot allocate ${length} bytes (${errorMessage(cause)})`, { filePath, tensorName, cause });
+  }
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, Math.min(length - filled, MAX_READ_BYTES), position + filled);
+    if (bytesRead === 0) {
+      throw new ModelFileError(`file ended after ${position + filled} bytes while reading ${length} bytes at offset ${position} (truncated?)`, {
+        filePath,
+        tensorName,
+      });
+    }
+    filled += bytesRead;
+  }
+  return buffer;
+}
+
+/** Reads and parses a JSON file, naming the file (and the syntax error) on failure. */
+export async function readJsonFile(filePath: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(filePath, 'utf8');
+  } catch (cause) {
+    throw new ModelFileError(describeOpenError(cause), { filePath, cause });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ModelFileError(`invalid JSON (${errorMessage(cause)})`, { filePath, cause });
+  }
+}
+
+function describeOpenError(cause: unknown): string {
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a folder, not a file';
+  return `cannot open file (${errorMessage(cause)})`;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
