@@ -31,3 +31,19 @@ export {
   parseGpt2Config,
   type Gpt2FromTensorsOptions,
 } from './gpt2Checkpoint';
+export {
+  COMPLETE_MARKER,
+  DEFAULT_HUB_ENDPOINT,
+  DEFAULT_STALL_TIMEOUT_MS,
+  HubAbortError,
+  HubError,
+  downloadHubModel,
+  hubCacheFolder,
+  isAbortError,
+  validateRepoId,
+  validateRevision,
+  type HubDownloadOptions,
+  type HubDownloadProgress,
+  type HubDownloadResult,
+  type HubErrorKind,
+} from './hub';
