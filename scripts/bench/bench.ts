@@ -8,7 +8,7 @@ import { getEncoding } from 'js-tiktoken';
 import * as ort from 'onnxruntime-node';
 import { multiHeadAttention } from '../../src/engine/attention';
 import { inspectTokens } from '../../src/engine/inspect';
-import { matmulInto } from '../../src/engine/kernels';
+import { kernelInfo, matmulInto } from '../../src/engine/kernels';
 import { randomMhaWeights, Xoshiro128 } from '../../src/engine/random';
 import { tensor } from '../../src/engine/tensor';
 import { createTokenizer } from '../../src/tokenize';
@@ -114,7 +114,7 @@ async function benchMemory(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`Attention Inspector benchmark — node ${process.version}, ${process.arch}`);
+  console.log(`Attention Inspector benchmark — node ${process.version}, ${process.arch}, kernel ${kernelInfo().backend}`);
   await benchGemm();
   await benchMha();
   await benchTokenizer();

@@ -1,4 +1,4 @@
-import { dot, linear, matmulInto, softmaxRowInPlace } from './kernels';
+import { linear, matmulInto, matmulTransposedInto, softmaxRowInPlace } from './kernels';
 import { expectShape, fmtShape, ShapeError, type Tensor } from './tensor';
 import type { MhaWeights } from './types';
 
@@ -170,21 +170,29 @@ export function attentionFromProjections(
 
   for (let h = 0; h < heads; h++) {
     const headBase = h * n * headDim;
+    const scoreBase = h * n * n;
+    // raw = queries[h] · keys[h]ᵀ   ([n, headDim] · [headDim, n]): one matrix product per head.
+    // Without a trace the causal mask discards the upper triangle, so only j ≤ i is computed, straight
+    // into attnScores (scaled and masked in place below); the trace keeps every raw score.
+    const raw = (rawScores ?? attnScores).subarray(scoreBase, scoreBase + n * n); // [n, n]
+    matmulTransposedInto(
+      q.subarray(headBase, headBase + n * headDim),
+      k.subarray(headBase, headBase + n * headDim),
+      raw,
+      n,
+      headDim,
+      n,
+      causal && !rawScores,
+    );
     for (let i = 0; i < n; i++) {
-      const rowBase = (h * n + i) * n;
+      const rowBase = scoreBase + i * n;
       const visible = causal ? i + 1 : n; // keys j < visible take part
-      const qOff = headBase + i * headDim;
       for (let j = 0; j < visible; j++) {
-        const s = dot(q, qOff, k, headBase + j * headDim, headDim);
-        if (rawScores) rawScores[rowBase + j] = s;
-        const scaled = s * scale;
+        const scaled = raw[i * n + j] * scale;
         attnScores[rowBase + j] = scaled;
         attnWeights[rowBase + j] = scaled;
       }
-      for (let j = visible; j < n; j++) {
-        if (rawScores) rawScores[rowBase + j] = dot(q, qOff, k, headBase + j * headDim, headDim);
-        attnScores[rowBase + j] = -Infinity;
-      }
+      attnScores.fill(-Infinity, rowBase + visible, rowBase + n);
       // Masked weights are already 0; softmax only the visible prefix.
       softmaxRowInPlace(attnWeights, rowBase, visible);
     }

@@ -1,5 +1,5 @@
 import { attentionFromProjections, type AttentionResult, type TraceStep } from './attention';
-import { add, geluInPlace, layerNorm, linear, matmulInto } from './kernels';
+import { add, geluInPlace, layerNorm, linear, matmulTransposedInto } from './kernels';
 import { expectShape, type Tensor } from './tensor';
 import type { Gpt2Block, Gpt2Weights } from './types';
 
@@ -189,17 +189,13 @@ function languageModelHead(model: Gpt2Weights, lastHidden: Tensor, tokenIds: rea
   const runSum = new Float64Array(n);
   const targetLogit = new Float64Array(n);
   const lastLogits = new Float32Array(vocabSize);
-  const blockT = new Float32Array(d * VOCAB_BLOCK); // [d, block]
   const blockLogits = new Float32Array(n * VOCAB_BLOCK); // [n, block]
   for (let v0 = 0; v0 < vocabSize; v0 += VOCAB_BLOCK) {
     const width = Math.min(VOCAB_BLOCK, vocabSize - v0);
-    for (let v = 0; v < width; v++) {
-      const src = (v0 + v) * d;
-      for (let j = 0; j < d; j++) blockT[j * width + v] = model.wte.data[src + j];
-    }
+    // Rows v0 … v0+width-1 of wte are the block's [width, d] slab: logits = lastHidden · slabᵀ.
+    const slab = model.wte.data.subarray(v0 * d, (v0 + width) * d); // [width, d]
     const logits = blockLogits.subarray(0, n * width);
-    logits.fill(0);
-    matmulInto(lastHidden.data, blockT.subarray(0, d * width), logits, n, d, width); // [n, width]
+    matmulTransposedInto(lastHidden.data, slab, logits, n, d, width); // [n, width]
     for (let i = 0; i < n; i++) {
       const row = i * width;
       let blockMax = -Infinity;
