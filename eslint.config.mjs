@@ -20,7 +20,21 @@ export default tseslint.config(
     },
   },
   {
+    // The webview is browser code: no editor API, and from src/ only the protocol, the token display
+    // helpers and (as types) the engine.
     files: ['webview/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: ['vscode'] }] },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['vscode'],
+          patterns: [
+            { group: ['**/src/*', '!**/src/protocol', '!**/src/engine', '!**/src/tokenize'], message: 'The webview may import only src/protocol.ts, src/tokenize/display.ts and engine types.' },
+            { group: ['**/src/tokenize/*', '!**/src/tokenize/display'], message: 'The webview may import only src/tokenize/display.ts from the tokenizers.' },
+            { group: ['**/src/engine/*'], allowTypeImports: true, message: 'The webview may import only types from the engine.' },
+          ],
+        },
+      ],
+    },
   },
 );

@@ -1,9 +1,10 @@
-import { createWriteStream, readFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { multiHeadAttention } from './engine/attention';
 import { inspectTokens, type InspectModel } from './engine/inspect';
 import { DEFAULT_RANDOM_MODEL, validateRandomConfig, type RandomModelConfig } from './engine/random';
 import { inspectionCsv, inspectionJson, inspectionSource, jsonHeads, json2d } from './export/format';
+import { writeChunks, writeChunksToFile } from './export/write';
 import { loadGpt2Folder, loadMhaStateDict, parseSafetensors } from './model';
 import { createTokenizer, isTokenizerName, TOKENIZER_NAMES } from './tokenize';
 
@@ -20,29 +21,15 @@ class UsageError extends Error {}
 type Chunks = Iterable<string>;
 
 async function emit(chunks: Chunks, outFile: string | undefined): Promise<void> {
-  const stream = outFile ? createWriteStream(outFile) : process.stdout;
-  const opened = outFile
-    ? new Promise<void>((resolve, reject) => {
-        (stream as ReturnType<typeof createWriteStream>).once('open', () => resolve()).once('error', (e) => reject(new UsageError(`cannot write ${outFile}: ${e.message}`)));
-      })
-    : Promise.resolve();
-  await opened;
-  let buffered: string[] = [];
-  let size = 0;
-  const flush = async () => {
-    if (!buffered.length) return;
-    const text = buffered.join('');
-    buffered = [];
-    size = 0;
-    if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
-  };
-  for (const chunk of chunks) {
-    buffered.push(chunk);
-    size += chunk.length;
-    if (size > 1 << 20) await flush();
+  if (!outFile) {
+    await writeChunks(process.stdout, chunks);
+    return;
   }
-  await flush();
-  if (outFile) await new Promise<void>((resolve, reject) => (stream as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? reject(e) : resolve())));
+  try {
+    await writeChunksToFile(outFile, chunks);
+  } catch (error) {
+    throw new UsageError(`cannot write ${outFile}: ${(error as Error).message}`);
+  }
 }
 
 function readFileOrFail(path: string, what: string): Uint8Array {

@@ -125,6 +125,7 @@ describe('CLI (dist/cli.js, end to end)', function () {
     expectUsageError(['inspect', '--text', 'hi', '--model', tmp], /config\.json/);
     expectUsageError(['inspect', '--text', 'hi', '--model', join(FIXTURES, 'gpt2-tiny'), '--tokenizer', 'word'], /needs --tokenizer gpt2/);
     expectUsageError(['inspect', '--text', 'hi', '--random', '--d-model', '10', '--heads', '3'], /d_model 10 must be divisible by heads 3/);
+    expectUsageError(['inspect', '--text', 'hi', '--out', join(tmp, 'no', 'such', 'folder', 'x.json')], /cannot write .*x\.json/);
     expectUsageError(['inspect', '--text', 'word '.repeat(70), '--model', join(FIXTURES, 'gpt2-tiny')], /at most 64 \(n_positions\)/);
   });
 });

@@ -1,0 +1,47 @@
+/** Messages between the extension host and the engine's worker thread (no vscode, no DOM). */
+import type { RandomModelConfig } from '../engine/random';
+import type { InspectionSummary, LayerData, ModelView, TokenView, TraceStepView } from '../protocol';
+import type { TokenizerName } from '../tokenize/types';
+
+export type ModelSpec =
+  | { readonly kind: 'random'; readonly config: RandomModelConfig }
+  /** A local Hugging Face GPT-2 folder (config.json + model.safetensors); `label` names it for people. */
+  | { readonly kind: 'gpt2'; readonly folder: string; readonly label: string };
+
+export interface InspectJob {
+  readonly text: string;
+  readonly tokenizer: TokenizerName;
+  readonly maxTokens: number;
+  readonly model: ModelSpec;
+}
+
+export type WorkerRequest =
+  /** `generation` is compared with the shared cancel counter; a newer value cancels this job. */
+  | { readonly type: 'inspect'; readonly id: number; readonly generation: number; readonly resultId: number; readonly job: InspectJob }
+  | { readonly type: 'layer'; readonly id: number; readonly resultId: number; readonly layer: number }
+  | { readonly type: 'trace'; readonly id: number; readonly resultId: number; readonly layer: number; readonly head: number }
+  | { readonly type: 'export'; readonly id: number; readonly resultId: number; readonly format: 'json' | 'csv'; readonly path: string };
+
+/** The summary the host turns into an InspectionSummary (it adds the source location and notes of its own). */
+export interface InspectedPayload {
+  readonly tokens: readonly TokenView[];
+  readonly totalTokens: number;
+  readonly model: ModelView;
+  readonly notes: readonly string[];
+  readonly metrics: InspectionSummary['metrics'];
+  readonly topNext: InspectionSummary['topNext'];
+  readonly perplexity: number | null;
+  readonly thumbnails: InspectionSummary['thumbnails'];
+  readonly elapsedMs: number;
+  readonly backend: string;
+  readonly firstLayer: LayerData;
+}
+
+export type WorkerResponse =
+  | { readonly type: 'progress'; readonly id: number; readonly message: string; readonly fraction: number }
+  | { readonly type: 'inspected'; readonly id: number; readonly payload: InspectedPayload }
+  | { readonly type: 'layer'; readonly id: number; readonly layer: LayerData }
+  | { readonly type: 'trace'; readonly id: number; readonly steps: readonly TraceStepView[] }
+  | { readonly type: 'exported'; readonly id: number; readonly bytes: number }
+  /** `kind`: cancelled (a newer job won), user (bad input or file: show as is), internal (a bug). */
+  | { readonly type: 'error'; readonly id: number; readonly kind: 'cancelled' | 'user' | 'internal'; readonly message: string };

@@ -1,0 +1,266 @@
+// Inspect Selection end to end inside a real VS Code extension host: real documents, real settings,
+// the real worker thread. Nothing here stands in for the vscode API.
+import * as assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import pkg from '../../package.json';
+import type { AttentionInspectorApi } from '../../src/extension';
+import { visibleWhitespace } from '../../src/tokenize/display';
+
+const EXTENSION_ID = `${pkg.publisher}.${pkg.name}`;
+const SETTING_KEYS = ['model', 'gpt2Folder', 'huggingFaceModel', 'huggingFaceEndpoint', 'random.dModel', 'random.heads', 'random.seed', 'random.causal', 'tokenizer', 'maxTokens', 'liveUpdate'];
+
+let api: AttentionInspectorApi;
+let extensionRoot: vscode.Uri;
+
+async function setSetting(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration('attentionInspector').update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+async function resetSettings(): Promise<void> {
+  for (const key of SETTING_KEYS) await setSetting(key, undefined);
+}
+
+async function openSample(): Promise<vscode.TextEditor> {
+  const [uri] = await vscode.workspace.findFiles('sample.md');
+  const doc = await vscode.workspace.openTextDocument(uri);
+  return vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preview: false });
+}
+
+/** Selects the first occurrence of `text` in the editor. */
+function select(editor: vscode.TextEditor, text: string): vscode.Selection {
+  const offset = editor.document.getText().indexOf(text);
+  assert.ok(offset >= 0, `"${text}" is not in the sample`);
+  const selection = new vscode.Selection(editor.document.positionAt(offset), editor.document.positionAt(offset + text.length));
+  editor.selection = selection;
+  return selection;
+}
+
+function inspect() {
+  return vscode.commands.executeCommand<Awaited<ReturnType<AttentionInspectorApi['inspector']['inspectSelection']>>>('attentionInspector.inspectSelection');
+}
+
+function rowSums(weights: Float32Array, heads: number, n: number): number[] {
+  const sums: number[] = [];
+  for (let r = 0; r < heads * n; r++) sums.push(weights.subarray(r * n, (r + 1) * n).reduce((a, b) => a + b, 0));
+  return sums;
+}
+
+describe('Inspect Selection in a real extension host', function () {
+  this.timeout(60_000);
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<AttentionInspectorApi>(EXTENSION_ID)!;
+    api = await ext.activate();
+    extensionRoot = ext.extensionUri;
+  });
+  beforeEach(async () => {
+    await resetSettings();
+    // A settings change re-runs the last inspection after 500 ms; let that pass so it cannot cancel this test's work.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+  });
+  after(resetSettings);
+
+  it('opens the panel and produces weights that sum to 1 per row, with tokens that map back to the selection', async () => {
+    const editor = await openSample();
+    const sentence = 'The cat sat on the mat because it was tired.';
+    const selection = select(editor, sentence);
+    const summary = await inspect();
+    assert.ok(summary, 'the command returned a result');
+    const doc = editor.document;
+    assert.equal(summary.source.startOffset, doc.offsetAt(selection.start));
+    assert.equal(summary.model.kind, 'random');
+    assert.equal(summary.model.heads, 4);
+    assert.ok(summary.tokens.length >= 10);
+    for (const token of summary.tokens) {
+      const raw = doc.getText(new vscode.Range(doc.positionAt(summary.source.startOffset + token.start), doc.positionAt(summary.source.startOffset + token.end)));
+      assert.equal(visibleWhitespace(raw), token.text, `token ${token.text} maps back to its source`);
+    }
+    assert.equal(summary.tokens.at(-1)!.end, sentence.length);
+    const layer = await api.engine.layer(summary.resultId, 0);
+    const n = summary.tokens.length;
+    assert.equal(layer.weights.length, 4 * n * n);
+    for (const s of rowSums(layer.weights, 4, n)) assert.ok(Math.abs(s - 1) < 1e-5, `row sum ${s}`);
+    // Causal by default: the first query sees only itself.
+    assert.equal(layer.weights[0], 1);
+    assert.equal(layer.scores[1], -Infinity);
+    // The workbench reports tabs asynchronously: wait for the panel's tab to show up.
+    const findPanelTab = () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionInspector.panel'));
+    for (let waited = 0; !findPanelTab() && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    assert.ok(findPanelTab(), `the Attention Inspector panel is open; tabs: ${tabs.map((t) => `${t.label} ${JSON.stringify(t.input)}`).join('; ')}`);
+    assert.ok(api.engine.workersStarted >= 1, 'the engine ran in a worker thread');
+  });
+
+  it('inspects the current line, with a note, when nothing is selected', async () => {
+    const editor = await openSample();
+    const line = editor.document.lineAt(2);
+    editor.selection = new vscode.Selection(line.range.start.translate(0, 4), line.range.start.translate(0, 4));
+    const summary = await inspect();
+    assert.ok(summary);
+    assert.equal(summary.source.startOffset, editor.document.offsetAt(line.range.start));
+    assert.equal(summary.source.endOffset - summary.source.startOffset, line.text.length);
+    assert.ok(summary.notes.some((note) => /line 3/.test(note)), summary.notes.join(' | '));
+  });
+
+  it('applies settings: heads, tokenizer, causal, maxTokens, and reports an invalid combination', async () => {
+    const editor = await openSample();
+    select(editor, 'Attention lets every token look at every other token and decide what matters.');
+    await setSetting('random.heads', 2);
+    await setSetting('tokenizer', 'char');
+    await setSetting('random.causal', false);
+    let summary = (await inspect())!;
+    assert.equal(summary.model.heads, 2);
+    assert.equal(summary.model.tokenizer, 'char');
+    assert.equal(summary.tokens.length, 'Attention lets every token look at every other token and decide what matters.'.length);
+    const layer = await api.engine.layer(summary.resultId, 0);
+    assert.ok(layer.weights[1] > 0, 'not causal: the first query sees later keys');
+
+    await setSetting('maxTokens', 5);
+    summary = (await inspect())!;
+    assert.equal(summary.tokens.length, 5);
+    assert.ok(summary.notes.some((n) => /only the first 5/.test(n)), summary.notes.join(' | '));
+
+    await setSetting('maxTokens', undefined);
+    await setSetting('random.heads', 3); // 64 is not divisible by 3
+    summary = (await inspect())!;
+    assert.notEqual(summary.model.heads, 3);
+    assert.equal(64 % summary.model.heads, 0);
+    assert.ok(summary.notes.some((n) => /divisible/.test(n)), summary.notes.join(' | '));
+  });
+
+  it('runs a GPT-2 checkpoint folder and shows every layer, next tokens and perplexity', async () => {
+    const editor = await openSample();
+    select(editor, 'The animal didn\'t cross the street because it was too wide.');
+    await setSetting('model', 'gpt2Folder');
+    await setSetting('gpt2Folder', vscode.Uri.joinPath(extensionRoot, 'test', 'fixtures', 'gpt2-tiny').fsPath);
+    const summary = (await inspect())!;
+    assert.equal(summary.model.kind, 'gpt2');
+    assert.equal(summary.model.layers, 2);
+    assert.equal(summary.metrics.length, 2);
+    assert.equal(summary.topNext.length, 10);
+    assert.ok(summary.perplexity !== null && summary.perplexity > 1);
+    const n = summary.tokens.length;
+    assert.equal(summary.thumbnails.data.length, 2 * 4 * Math.min(48, n) ** 2);
+    const layer1 = await api.engine.layer(summary.resultId, 1);
+    for (const s of rowSums(layer1.weights, 4, n)) assert.ok(Math.abs(s - 1) < 1e-5);
+    const trace = await api.engine.trace(summary.resultId, 1, 3);
+    assert.deepEqual(trace.map((s) => s.id), ['x', 'wQuery', 'wKey', 'wValue', 'queries', 'keys', 'values', 'rawScores', 'scaledScores', 'maskedScores', 'attnWeights', 'contextVectors', 'concat', 'outProj', 'output']);
+    const softmax = trace.find((s) => s.id === 'attnWeights')!;
+    assert.deepEqual(softmax.shape, [n, n]);
+    assert.deepEqual(Array.from(softmax.data), Array.from(layer1.weights.subarray(3 * n * n, 4 * n * n)), 'the trace shows the same numbers as the heatmap');
+  });
+
+  it('reports a broken model folder clearly and keeps working', async () => {
+    const editor = await openSample();
+    select(editor, 'The cat sat');
+    const broken = mkdtempSync(join(tmpdir(), 'broken-gpt2-'));
+    await setSetting('model', 'gpt2Folder');
+    await setSetting('gpt2Folder', broken);
+    assert.equal(await inspect(), undefined);
+    await setSetting('model', 'random');
+    assert.ok(await inspect(), 'the next inspection works');
+  });
+
+  it('downloads a Hub model once from a local server in the Hub layout, then reads the cache', async () => {
+    const fixtures = vscode.Uri.joinPath(extensionRoot, 'test', 'fixtures', 'gpt2-tiny').fsPath;
+    const requests: string[] = [];
+    const server: Server = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      const match = /^\/test-org\/gpt2-tiny\/resolve\/main\/(config\.json|model\.safetensors)$/.exec(req.url ?? '');
+      if (!match) {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      const body = readFileSync(join(fixtures, match[1]));
+      res.writeHead(200, { 'Content-Length': body.length }).end(req.method === 'HEAD' ? undefined : body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      await setSetting('huggingFaceEndpoint', `http://127.0.0.1:${port}`);
+      await setSetting('huggingFaceModel', 'test-org/gpt2-tiny');
+      await setSetting('model', 'huggingFace');
+      const editor = await openSample();
+      select(editor, 'The cat sat on the mat');
+      const first = (await inspect())!;
+      assert.equal(first.model.kind, 'gpt2');
+      assert.equal(first.model.layers, 2);
+      const downloads = requests.length;
+      assert.ok(downloads >= 2, `requests: ${requests.join(', ')}`);
+      const second = (await inspect())!;
+      assert.equal(second.model.layers, 2);
+      assert.equal(requests.length, downloads, 'the second use reads the cache');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('exports CSV, JSON and PNG files', async () => {
+    const editor = await openSample();
+    select(editor, 'The cat sat on the mat.'.slice(0, 15));
+    const summary = (await inspect())!;
+    const dir = mkdtempSync(join(tmpdir(), 'attention-export-'));
+    const n = summary.tokens.length;
+    const csv = await vscode.commands.executeCommand<vscode.Uri>('attentionInspector.export', 'csv', vscode.Uri.file(join(dir, 'a.csv')));
+    assert.ok(csv);
+    const lines = readFileSync(csv.fsPath, 'utf8').trim().split('\r\n');
+    assert.equal(lines.length, 1 + 4 * n * n);
+    const json = await vscode.commands.executeCommand<vscode.Uri>('attentionInspector.export', 'json', vscode.Uri.file(join(dir, 'a.json')));
+    const parsed = JSON.parse(readFileSync(json.fsPath, 'utf8'));
+    assert.deepEqual(parsed.tokens.map((t: { text: string }) => t.text), summary.tokens.map((t) => t.text));
+    assert.equal(parsed.attentions[0].length, 4);
+    const png = await vscode.commands.executeCommand<vscode.Uri>('attentionInspector.export', 'png', vscode.Uri.file(join(dir, 'a.png')));
+    assert.ok(png && existsSync(png.fsPath), 'the PNG was written');
+    const bytes = readFileSync(png.fsPath);
+    assert.deepEqual([...bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join(''), 'PNG');
+    assert.ok(bytes.length > 1000);
+  });
+
+  it('cancels a running inspection when a new one starts, and the extension host stays responsive', async () => {
+    const editor = await openSample();
+    await setSetting('random.dModel', 1024);
+    await setSetting('random.heads', 16);
+    await setSetting('maxTokens', 4096);
+    await setSetting('tokenizer', 'char');
+    const long = 'attention '.repeat(400); // 4000 characters → 4000 char tokens
+    await editor.edit((b) => b.insert(new vscode.Position(editor.document.lineCount, 0), `\n${long}\n`));
+    try {
+      select(editor, long);
+      const heavy = api.inspector.inspectSelection({ live: true });
+      // While the worker computes, this thread keeps serving timers.
+      const t0 = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(Date.now() - t0 < 1000, 'the extension host thread was not blocked');
+      await setSetting('maxTokens', 8);
+      select(editor, 'The cat sat on the mat');
+      const quick = await api.inspector.inspectSelection({ live: true });
+      assert.equal(await heavy, undefined, 'the heavy inspection was cancelled');
+      assert.ok(quick, 'the newer inspection finished');
+      assert.equal(quick.tokens.length, 8);
+    } finally {
+      await vscode.commands.executeCommand('undo');
+    }
+  });
+
+  it('replaces a worker that is stuck in one huge layer, and hands the queued request to the new one', async () => {
+    const heavyJob = { text: 'x '.repeat(3000), tokenizer: 'word' as const, maxTokens: 4096, model: { kind: 'random' as const, config: { dModel: 1024, heads: 16, seed: 1, causal: true } } };
+    let computing!: () => void;
+    const inCompute = new Promise<void>((resolve) => (computing = resolve));
+    const startedWorkers = api.engine.workersStarted;
+    const heavy = api.engine.inspect(999_001, heavyJob, (message) => message.startsWith('Computing') && computing());
+    const heavyOutcome = heavy.then(
+      () => 'finished',
+      (e: Error) => e.name,
+    );
+    await inCompute; // now inside multi-head attention, where no cancellation point is reached for seconds
+    const quick = await api.engine.inspect(999_002, { ...heavyJob, text: 'a b c', model: { kind: 'random', config: { dModel: 8, heads: 2, seed: 1, causal: true } } });
+    assert.equal(await heavyOutcome, 'CancelledError');
+    assert.equal(quick.tokens.length, 3);
+    assert.equal(api.engine.workersStarted, startedWorkers + 1, 'a fresh worker took over');
+  });
+});
