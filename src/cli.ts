@@ -7,13 +7,12 @@ import { inspectionCsv, inspectionJson, inspectionSource, jsonHeads, json2d } fr
 import { writeChunks, writeChunksToFile } from './export/write';
 import { loadGpt2Folder, loadMhaStateDict, parseSafetensors } from './model';
 import { createTokenizer, isTokenizerName, TOKENIZER_NAMES } from './tokenize';
+import { isUserError } from './userError';
 
 const USAGE = `Usage:
   attention-inspector mha --x X.safetensors --weights W.safetensors --heads H [--causal] [--out FILE]
   attention-inspector inspect (--text T | --file F) [--model DIR | --random [--d-model D] [--heads H] [--seed S] [--causal]]
                               [--tokenizer gpt2|word|char] [--out FILE] [--format json|csv]`;
-
-const USER_ERROR_NAMES = new Set(['ModelFileError', 'ShapeError', 'RangeError']);
 
 /** A problem with the user's arguments or files: exit code 2 and one line on stderr. */
 class UsageError extends Error {}
@@ -157,11 +156,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // Argument, file and shape problems are the user's to fix (exit 2); anything else is our bug (exit 1).
-    const code = error instanceof Error && 'code' in error ? String((error as { code: unknown }).code) : '';
-    const userError =
-      error instanceof UsageError ||
-      (error instanceof Error && USER_ERROR_NAMES.has(error.name)) ||
-      code.startsWith('ERR_PARSE_ARGS');
+    const userError = error instanceof UsageError || isUserError(error);
     process.stderr.write(`attention-inspector: error: ${message.split('\n')[0]}\n`);
     return userError ? 2 : 1;
   }

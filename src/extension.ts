@@ -56,6 +56,8 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
       deserializeWebviewPanel: async (webviewPanel) => {
         panel?.dispose();
         adoptPanel(InspectorPanel.revive(webviewPanel, context.extensionUri, handler, log, onPanelDisposed));
+        // The worker's results did not survive the reload: compute the last inspection again.
+        await inspector.reviveLastInspection();
       },
     }),
     vscode.commands.registerCommand('attentionInspector.inspectSelection', () => inspector.inspectSelection()),

@@ -107,6 +107,8 @@ export type HostMessage =
   | { readonly type: 'settings'; readonly settings: ViewSettings }
   /** Work is under way (shown as a progress bar; the previous result stays visible). */
   | { readonly type: 'busy'; readonly message: string }
+  /** The work announced by `busy` ended without a new result (cancelled): keep showing what is shown. */
+  | { readonly type: 'idle' }
   /** A new inspection, with the first layer to show. */
   | { readonly type: 'result'; readonly summary: InspectionSummary; readonly layer: LayerData }
   /** Answer to `requestLayer`. */

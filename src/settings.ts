@@ -11,6 +11,8 @@ export interface Settings {
   readonly model: ModelSource;
   readonly gpt2Folder: string;
   readonly huggingFaceModel: string;
+  /** Hub address or mirror; empty means HF_ENDPOINT, else https://huggingface.co. */
+  readonly huggingFaceEndpoint: string;
   readonly random: { readonly dModel: number; readonly heads: number; readonly seed: number; readonly causal: boolean };
   readonly tokenizer: TokenizerName;
   readonly maxTokens: number;
@@ -23,6 +25,7 @@ export const DEFAULTS: Settings = {
   model: 'random',
   gpt2Folder: '',
   huggingFaceModel: 'openai-community/gpt2',
+  huggingFaceEndpoint: '',
   random: { dModel: 64, heads: 4, seed: 42, causal: true },
   tokenizer: 'word',
   maxTokens: 512,
@@ -65,6 +68,7 @@ export function readSettings(get: SettingsReader): { settings: Settings; problem
     model: pick('model', DEFAULTS.model, oneOf(['random', 'gpt2Folder', 'huggingFace']), '"random", "gpt2Folder" or "huggingFace"'),
     gpt2Folder: pick('gpt2Folder', DEFAULTS.gpt2Folder, isString, 'a folder path'),
     huggingFaceModel: pick('huggingFaceModel', DEFAULTS.huggingFaceModel, (v) => typeof v === 'string' && v.trim().length > 0, 'a Hub model id'),
+    huggingFaceEndpoint: pick('huggingFaceEndpoint', DEFAULTS.huggingFaceEndpoint, (v) => typeof v === 'string' && (v.trim() === '' || /^https?:\/\/[^\s/]+/.test(v.trim())), 'an http(s) address or empty'),
     random: {
       dModel,
       heads,

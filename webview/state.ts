@@ -180,6 +180,11 @@ export class Controller {
       case 'busy':
         this.update({ busy: message.message || 'Working…' });
         return;
+      case 'idle':
+        // Requests that were queued behind the cancelled run were dropped: ask again for what is shown.
+        this.update({ busy: null, pendingLayers: new Set(), pendingTrace: null });
+        this.ensureData();
+        return;
       case 'result':
         this.onResult(message.summary, message.layer);
         return;

@@ -14,6 +14,8 @@ export interface Gpt2ForwardOptions {
   readonly lmHead?: boolean;
   /** Called after each layer; throwing from it aborts the forward pass (cancellation). */
   readonly onLayer?: (layer: number, layers: number) => void;
+  /** Called between the big steps inside a layer and the LM head; throwing from it aborts (cancellation). */
+  readonly checkpoint?: () => void;
   /** Receives each layer's attention as soon as it is computed. */
   readonly onAttention?: (layer: number, attention: AttentionResult) => void;
   /** Keep every layer's [heads, n, n] weights in the output (default true); long inputs may not. */
@@ -150,19 +152,21 @@ export function gpt2Forward(model: Gpt2Weights, tokenIds: readonly number[], opt
     layerInputs?.push(hidden);
     const attention = blockAttention(hidden, block, config.nHead, eps, layer === options.traceLayer);
     options.onAttention?.(layer, attention);
+    options.checkpoint?.();
     if (keepAttentions) attentions.push(attention.attnWeights);
     if (keepAttentions) scores?.push(attention.attnScores);
     if (layer === options.traceLayer) tracedLayer = { layer, attention };
     hidden = add(hidden, attention.output, 'gpt2 residual (attention)'); // [n, d]
     const normed = layerNorm(hidden, block.ln2.weight, block.ln2.bias, eps, 'gpt2 ln_2'); // [n, d]
     const fc = geluInPlace(linear(normed, block.fcWeight, block.fcBias, 'gpt2 mlp.c_fc')); // [n, 4d]
+    options.checkpoint?.();
     const mlpOut = linear(fc, block.mlpProjWeight, block.mlpProjBias, 'gpt2 mlp.c_proj'); // [n, d]
     hidden = add(hidden, mlpOut, 'gpt2 residual (mlp)');
     options.onLayer?.(layer, config.nLayer);
   });
   const lastHidden = layerNorm(hidden, model.lnF.weight, model.lnF.bias, eps, 'gpt2 ln_f'); // [n, d]
 
-  const head = options.lmHead === false ? undefined : languageModelHead(model, lastHidden, tokenIds, options.topK ?? 10);
+  const head = options.lmHead === false ? undefined : languageModelHead(model, lastHidden, tokenIds, options.topK ?? 10, options.checkpoint);
   return {
     n,
     attentions,
@@ -182,7 +186,7 @@ const VOCAB_BLOCK = 2048;
  * logits = lastHidden · wteᵀ (GPT-2 ties the LM head to the token embeddings). The [n, vocab] logits
  * are never held at once: the vocabulary is walked in blocks with a running log-sum-exp per position.
  */
-function languageModelHead(model: Gpt2Weights, lastHidden: Tensor, tokenIds: readonly number[], topK: number) {
+function languageModelHead(model: Gpt2Weights, lastHidden: Tensor, tokenIds: readonly number[], topK: number, checkpoint?: () => void) {
   const { vocabSize } = model.config;
   const [n, d] = lastHidden.shape;
   const runMax = new Float64Array(n).fill(-Infinity);
@@ -191,6 +195,7 @@ function languageModelHead(model: Gpt2Weights, lastHidden: Tensor, tokenIds: rea
   const lastLogits = new Float32Array(vocabSize);
   const blockLogits = new Float32Array(n * VOCAB_BLOCK); // [n, block]
   for (let v0 = 0; v0 < vocabSize; v0 += VOCAB_BLOCK) {
+    checkpoint?.();
     const width = Math.min(VOCAB_BLOCK, vocabSize - v0);
     // Rows v0 … v0+width-1 of wte are the block's [width, d] slab: logits = lastHidden · slabᵀ.
     const slab = model.wte.data.subarray(v0 * d, (v0 + width) * d); // [width, d]

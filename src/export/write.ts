@@ -15,7 +15,20 @@ export async function writeChunks(stream: Writable, chunks: Iterable<string>): P
     pending = [];
     size = 0;
     bytes += Buffer.byteLength(text);
-    if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+    if (stream.write(text)) return;
+    // A failed write never drains: wait for whichever comes first, so a full disk rejects instead of hanging.
+    await new Promise<void>((resolve, reject) => {
+      const onDrain = () => {
+        stream.off('error', onError);
+        resolve();
+      };
+      const onError = (error: Error) => {
+        stream.off('drain', onDrain);
+        reject(error);
+      };
+      stream.once('drain', onDrain);
+      stream.once('error', onError);
+    });
   };
   for (const chunk of chunks) {
     pending.push(chunk);

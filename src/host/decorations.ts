@@ -12,11 +12,17 @@ export class AttentionHighlights implements vscode.Disposable {
   private readonly levels: vscode.TextEditorDecorationType[];
   private readonly queryType: vscode.TextEditorDecorationType;
   private shownIn: vscode.TextEditor[] = [];
+  private shownArgs: Parameters<AttentionHighlights['show']> | undefined;
   private readonly changed = new vscode.EventEmitter<boolean>();
+  private readonly editorsListener: vscode.Disposable;
   /** Fires true when highlights appear, false when they are cleared. */
   readonly onDidChange = this.changed.event;
 
   constructor() {
+    // VS Code drops decorations when an editor is hidden (a tab switch): draw them again when it returns.
+    this.editorsListener = vscode.window.onDidChangeVisibleTextEditors(() => {
+      if (this.shownArgs) this.show(...this.shownArgs);
+    });
     this.levels = Array.from({ length: LEVELS }, (_, k) => {
       const alpha = ((k + 1) / LEVELS) * 0.55;
       return vscode.window.createTextEditorDecorationType({
@@ -37,7 +43,7 @@ export class AttentionHighlights implements vscode.Disposable {
   }
 
   get active(): boolean {
-    return this.shownIn.length > 0;
+    return this.shownArgs !== undefined;
   }
 
   /**
@@ -47,7 +53,10 @@ export class AttentionHighlights implements vscode.Disposable {
   show(uri: string, baseOffset: number, tokens: readonly TokenView[], query: number, weights: Float32Array, queryLabel: string): number {
     const editors = vscode.window.visibleTextEditors.filter((e) => e.document.uri.toString() === uri);
     this.clear();
-    if (!editors.length || weights.length !== tokens.length || !tokens[query]) return 0;
+    if (weights.length !== tokens.length || !tokens[query]) return 0;
+    this.shownArgs = [uri, baseOffset, tokens, query, weights, queryLabel];
+    this.changed.fire(true);
+    if (!editors.length) return 0;
     let shaded = 0;
     for (const editor of editors) {
       const doc = editor.document;
@@ -72,22 +81,23 @@ export class AttentionHighlights implements vscode.Disposable {
       editor.setDecorations(this.queryType, [{ range: range(tokens[query]), hoverMessage: 'Query token' }]);
     }
     this.shownIn = editors;
-    this.changed.fire(true);
     return shaded;
   }
 
   clear(): void {
-    if (!this.shownIn.length) return;
     for (const editor of this.shownIn) {
       for (const type of this.levels) editor.setDecorations(type, []);
       editor.setDecorations(this.queryType, []);
     }
     this.shownIn = [];
+    if (!this.shownArgs) return;
+    this.shownArgs = undefined;
     this.changed.fire(false);
   }
 
   dispose(): void {
     this.clear();
+    this.editorsListener.dispose();
     for (const type of this.levels) type.dispose();
     this.queryType.dispose();
     this.changed.dispose();

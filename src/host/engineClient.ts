@@ -23,6 +23,8 @@ type Pending = {
   resolve: (value: WorkerResponse) => void;
   reject: (error: Error) => void;
   onProgress?: (message: string, fraction: number) => void;
+  /** The last progress message, so a job that is still loading a model is not mistaken for stuck. */
+  phase?: string;
 };
 
 /**
@@ -51,7 +53,10 @@ export class EngineClient {
     Atomics.store(this.cancel, 0, this.generation);
     const worker = new Worker(this.workerPath, { workerData: { cancel: this.cancel.buffer }, resourceLimits: { maxOldGenerationSizeMb: 8192 } });
     this.workersStarted++;
-    worker.on('message', (message: WorkerResponse) => this.onMessage(message));
+    // Answers still in flight from a worker we replaced must not settle the requests handed to its successor.
+    worker.on('message', (message: WorkerResponse) => {
+      if (this.worker === worker) this.onMessage(message);
+    });
     // Only the current worker's death fails the pending requests; a worker we replaced has handed them on.
     worker.on('error', (error) => {
       if (this.worker === worker) this.failAll(new Error(`The engine worker failed: ${error.message}`));
@@ -68,7 +73,10 @@ export class EngineClient {
   private onMessage(message: WorkerResponse): void {
     const pending = this.pending.get(message.id);
     if (!pending) return;
-    if (message.type === 'progress') return pending.onProgress?.(message.message, message.fraction);
+    if (message.type === 'progress') {
+      pending.phase = message.message;
+      return pending.onProgress?.(message.message, message.fraction);
+    }
     this.pending.delete(message.id);
     if (message.id === this.inspectId) this.inspectId = undefined;
     if (message.type === 'error') {
@@ -95,7 +103,12 @@ export class EngineClient {
     const done = new Promise<WorkerResponse>((resolve, reject) => {
       const request = build(id);
       this.pending.set(id, { request, resolve, reject, onProgress });
-      this.ensureWorker().postMessage(request);
+      try {
+        this.ensureWorker().postMessage(request);
+      } catch (error) {
+        this.pending.delete(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
     }).then((message) => {
       if (message.type !== expect) throw new Error(`engine worker answered ${message.type} to a ${expect} request`);
       return message as Extract<WorkerResponse, { type: T }>;
@@ -110,9 +123,15 @@ export class EngineClient {
     const running = this.inspectId;
     if (running === undefined || !this.worker) return;
     const worker = this.worker;
-    // A single layer of a large model can take seconds; if the worker does not yield in time, restart it.
-    setTimeout(() => {
-      if (!this.pending.has(running) || this.worker !== worker) return;
+    // The worker checks for cancellation between the big matrix products; one that does not yield in
+    // time is restarted. Loading a checkpoint is not interrupted: it ends with a check of its own.
+    const watch = () => {
+      const job = this.pending.get(running);
+      if (!job || this.worker !== worker) return;
+      if (job.phase?.startsWith('Loading')) {
+        setTimeout(watch, this.stuckMs).unref?.();
+        return;
+      }
       this.worker = undefined;
       void worker.terminate();
       const stuck = this.pending.get(running)!;
@@ -125,7 +144,8 @@ export class EngineClient {
         const fresh = this.ensureWorker();
         for (const p of queued) fresh.postMessage(p.request);
       }
-    }, this.stuckMs).unref?.();
+    };
+    setTimeout(watch, this.stuckMs).unref?.();
   }
 
   async inspect(resultId: number, job: InspectJob, onProgress?: Pending['onProgress']): Promise<InspectedPayload> {
@@ -146,10 +166,6 @@ export class EngineClient {
 
   async exportTo(resultId: number, format: 'json' | 'csv', path: string): Promise<number> {
     return (await this.request((id) => ({ type: 'export', id, resultId, format, path }), 'exported').done).bytes;
-  }
-
-  get busy(): boolean {
-    return this.inspectId !== undefined;
   }
 
   dispose(): void {

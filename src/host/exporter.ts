@@ -65,7 +65,7 @@ export async function exportResult(inspector: Inspector, format?: ExportFormat, 
     return undefined;
   }
   void vscode.window.showInformationMessage(`Exported ${format.toUpperCase()} to ${target.fsPath || target.toString()}`, 'Open').then((a) => {
-    if (a === 'Open') void vscode.commands.executeCommand(format === 'png' ? 'vscode.open' : 'vscode.open', target);
+    if (a === 'Open') void vscode.commands.executeCommand('vscode.open', target);
   });
   return target;
 }

@@ -4,13 +4,14 @@ import type { HostMessage, InspectionSummary, LayerData, WebviewMessage } from '
 import { AttentionHighlights } from './decorations';
 import { CancelledError, EngineClient, EngineUserError } from './engineClient';
 import { ModelSetupError, resolveModel, UserCancelled } from './models';
-import { readWorkspaceSettings, type Settings } from './settings';
+import { readWorkspaceSettings } from './settings';
 import type { WebviewTarget } from './views';
 
 /** Characters sent to the tokenizer at most; far beyond any token limit, and keeps huge selections cheap. */
 export const MAX_SOURCE_CHARS = 2_000_000;
 /** Longer work than this gets a progress notification with a cancel button. */
 const PROGRESS_AFTER_MS = 300;
+const LAST_REQUEST_KEY = 'attentionInspector.lastRequest';
 
 export interface InspectOptions {
   /** Live updates stay quiet: no notifications, no panel reveal, and an empty selection is left alone. */
@@ -19,10 +20,19 @@ export interface InspectOptions {
   readonly reveal?: boolean;
 }
 
+/** Where the last inspection's text came from, kept across window reloads to revive the panel. */
+interface SourceRequest {
+  readonly uri: string;
+  readonly startOffset: number;
+  readonly endOffset: number;
+}
+
 /** What the last inspection showed, for export, highlights and newly opened views. */
 interface CurrentResult {
   readonly summary: InspectionSummary;
   readonly firstLayer: LayerData;
+  /** The document's version when inspected: offsets are only valid while it is unchanged. */
+  readonly documentVersion: number;
 }
 
 /**
@@ -35,12 +45,11 @@ export class Inspector implements vscode.Disposable {
   private readonly targets = new Set<WebviewTarget>();
   readonly highlights = new AttentionHighlights();
   private readonly disposables: vscode.Disposable[] = [this.highlights];
-  private readonly pngRequests = new Map<number, { resolve: (dataUrl: string) => void; reject: (e: Error) => void }>();
+  private readonly pngRequests = new Map<number, { resolve: (dataUrl: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private pngCounter = 0;
-  private readonly resultEmitter = new vscode.EventEmitter<InspectionSummary>();
-  /** Fires after every successful inspection (the integration tests listen). */
-  readonly onDidInspect = this.resultEmitter.event;
-  private lastMessage: HostMessage | undefined;
+  /** The message that describes the views' state when there is no result (empty or error). */
+  private lastStatus: HostMessage | undefined;
+  private running: vscode.CancellationTokenSource | undefined;
 
   constructor(
     readonly engine: EngineClient,
@@ -50,7 +59,6 @@ export class Inspector implements vscode.Disposable {
     private readonly showPanel: () => WebviewTarget,
   ) {
     this.disposables.push(
-      this.resultEmitter,
       this.highlights.onDidChange((active) => void vscode.commands.executeCommand('setContext', 'attentionInspector.hasHighlights', active)),
       // Offsets go stale as soon as the document changes: drop highlights rather than shade the wrong text.
       vscode.workspace.onDidChangeTextDocument((e) => {
@@ -74,22 +82,29 @@ export class Inspector implements vscode.Disposable {
   }
 
   private broadcast(message: HostMessage): void {
-    this.lastMessage = message;
+    if (message.type === 'empty' || message.type === 'error') this.lastStatus = message;
     for (const t of this.targets) void t.post(message);
+  }
+
+  private settingsMessage(target: WebviewTarget): HostMessage {
+    const { settings } = readWorkspaceSettings();
+    return { type: 'settings', settings: { colorScale: settings.colorScale, compact: target.kind === 'side' } };
   }
 
   /** A webview said `ready`: give it the settings and whatever it should show now. */
   private greet(target: WebviewTarget): void {
-    const { settings } = readWorkspaceSettings();
-    void target.post({ type: 'settings', settings: { colorScale: settings.colorScale, compact: target.kind === 'side' } });
+    void target.post(this.settingsMessage(target));
     if (this.current) void target.post({ type: 'result', summary: this.current.summary, layer: this.current.firstLayer });
-    else if (this.lastMessage && this.lastMessage.type !== 'result') void target.post(this.lastMessage);
-    else void target.post({ type: 'empty', message: 'Select text in an editor and run “Attention Inspector: Inspect Selection”.' });
+    else void target.post(this.lastStatus ?? { type: 'empty', message: 'Select text in an editor and run “Attention Inspector: Inspect Selection”.' });
   }
 
   settingsChanged(): void {
-    const { settings } = readWorkspaceSettings();
-    for (const t of this.targets) void t.post({ type: 'settings', settings: { colorScale: settings.colorScale, compact: t.kind === 'side' } });
+    for (const t of this.targets) void t.post(this.settingsMessage(t));
+  }
+
+  /** Cancels the inspection under way, if any (the progress notification's Cancel button). */
+  cancel(): void {
+    this.running?.cancel();
   }
 
   /**
@@ -98,15 +113,16 @@ export class Inspector implements vscode.Disposable {
    */
   async inspectSelection(options: InspectOptions = {}): Promise<InspectionSummary | undefined> {
     const editor = vscode.window.activeTextEditor;
-    if (options.reveal ?? !options.live) this.showPanel();
+    const loud = !options.live;
+    if (options.reveal ?? loud) this.showPanel();
     if (!editor) {
       const message = 'Open a file and select some text, then run “Attention Inspector: Inspect Selection”.';
       this.broadcast({ type: 'empty', message });
-      if (!options.live) void vscode.window.showInformationMessage(message);
+      if (loud) void vscode.window.showInformationMessage(message);
       return undefined;
     }
-    const notes: string[] = [];
     const doc = editor.document;
+    const notes: string[] = [];
     let range: vscode.Range = editor.selection;
     if (editor.selection.isEmpty) {
       if (options.live) return undefined;
@@ -120,50 +136,71 @@ export class Inspector implements vscode.Disposable {
         return undefined;
       }
     }
-    const startOffset = doc.offsetAt(range.start);
-    let text = doc.getText(range);
-    if (text.length > MAX_SOURCE_CHARS) {
-      text = text.slice(0, MAX_SOURCE_CHARS);
-      // Never cut between the two halves of a surrogate pair.
-      if (/[\uD800-\uDBFF]$/.test(text)) text = text.slice(0, -1);
-      notes.push(`The selection has ${doc.getText(range).length.toLocaleString()} characters; only the first ${text.length.toLocaleString()} were read.`);
+    return this.inspectRange(doc, doc.offsetAt(range.start), doc.offsetAt(range.end), notes, options);
+  }
+
+  /** Re-runs the inspection the panel showed before a window reload, if its document is still there. */
+  async reviveLastInspection(): Promise<void> {
+    const last = this.context.workspaceState.get<SourceRequest>(LAST_REQUEST_KEY);
+    if (!last || this.current) return;
+    try {
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(last.uri));
+      const end = Math.min(last.endOffset, doc.getText().length);
+      if (last.startOffset < end) await this.inspectRange(doc, last.startOffset, end, ['Restored after the window reloaded.'], { reveal: false, live: true });
+    } catch {
+      // The file is gone or unreadable: the panel keeps its empty state.
     }
+  }
+
+  private async inspectRange(doc: vscode.TextDocument, startOffset: number, endOffset: number, notes: string[], options: InspectOptions): Promise<InspectionSummary | undefined> {
+    const loud = !options.live;
+    const totalChars = endOffset - startOffset;
+    let readEnd = Math.min(endOffset, startOffset + MAX_SOURCE_CHARS);
+    let text = doc.getText(new vscode.Range(doc.positionAt(startOffset), doc.positionAt(readEnd)));
+    // Never cut between the two halves of a surrogate pair.
+    if (readEnd < endOffset && /[\uD800-\uDBFF]$/.test(text)) {
+      text = text.slice(0, -1);
+      readEnd--;
+    }
+    if (readEnd < endOffset) notes.push(`The selection has ${totalChars.toLocaleString()} characters; only the first ${text.length.toLocaleString()} were read.`);
     if (!text.trim()) {
       const message = 'The selection is only whitespace. Select some text to inspect.';
       this.broadcast({ type: 'empty', message });
-      if (!options.live) void vscode.window.showInformationMessage(message);
+      if (loud) void vscode.window.showInformationMessage(message);
       return undefined;
     }
     const { settings, problems } = readWorkspaceSettings();
-    for (const problem of problems) {
-      notes.push(problem);
-      this.log.warn(problem);
+    for (const problem of problems) notes.push(problem);
+    if (problems.length && loud) {
+      void vscode.window.showWarningMessage(`Attention Inspector: ${problems[0]}`, 'Open Settings').then((a) => a && void vscode.commands.executeCommand('workbench.action.openSettings', 'attentionInspector'));
     }
-    if (problems.length && !options.live) void vscode.window.showWarningMessage(`Attention Inspector: ${problems[0]}`, 'Open Settings').then((a) => a && void vscode.commands.executeCommand('workbench.action.openSettings', 'attentionInspector'));
-    return this.run(doc, startOffset, text, settings, notes, options);
-  }
 
-  private async run(doc: vscode.TextDocument, startOffset: number, text: string, settings: Settings, notes: string[], options: InspectOptions): Promise<InspectionSummary | undefined> {
     const resultId = ++this.resultCounter;
+    this.running?.cancel();
+    const cancellation = new vscode.CancellationTokenSource();
+    this.running = cancellation;
     this.broadcast({ type: 'busy', message: 'Inspecting…' });
     const started = Date.now();
     let progressUi: { report: (message: string, fraction: number) => void; done: () => void } | undefined;
-    const progressTimer = setTimeout(() => (progressUi = this.showProgress()), PROGRESS_AFTER_MS);
+    let progressTimer: NodeJS.Timeout | undefined;
     try {
+      // A Hub download shows its own progress and cancel, so the inspection's progress starts after it.
       const model = await resolveModel(settings, this.context.globalStorageUri, this.log);
-      const payload = await this.engine.inspect(resultId, { text, tokenizer: settings.tokenizer, maxTokens: settings.maxTokens, model }, (message, fraction) =>
-        progressUi?.report(message, fraction),
-      );
+      if (resultId !== this.resultCounter || cancellation.token.isCancellationRequested) throw new CancelledError();
+      progressTimer = setTimeout(() => (progressUi = this.showProgress(cancellation, loud)), PROGRESS_AFTER_MS);
+      const onCancel = cancellation.token.onCancellationRequested(() => this.engine.cancelRunning());
+      let payload;
+      try {
+        payload = await this.engine.inspect(resultId, { text, tokenizer: settings.tokenizer, maxTokens: settings.maxTokens, model }, (message, fraction) =>
+          progressUi?.report(message, fraction),
+        );
+      } finally {
+        onCancel.dispose();
+      }
       if (resultId !== this.resultCounter) return undefined;
       const summary: InspectionSummary = {
         resultId,
-        source: {
-          uri: doc.uri.toString(),
-          fileName: basename(doc.fileName),
-          startOffset,
-          endOffset: startOffset + text.length,
-          startLine: doc.positionAt(startOffset).line,
-        },
+        source: { uri: doc.uri.toString(), fileName: basename(doc.fileName), startOffset, endOffset: startOffset + text.length, startLine: doc.positionAt(startOffset).line },
         tokens: payload.tokens,
         notes: [...notes, ...payload.notes],
         model: payload.model,
@@ -174,22 +211,26 @@ export class Inspector implements vscode.Disposable {
         elapsedMs: Date.now() - started,
         backend: payload.backend,
       };
-      this.current = { summary, firstLayer: payload.firstLayer };
+      this.current = { summary, firstLayer: payload.firstLayer, documentVersion: doc.version };
+      this.lastStatus = undefined;
       this.highlights.clear();
       void vscode.commands.executeCommand('setContext', 'attentionInspector.hasResult', true);
+      void this.context.workspaceState.update(LAST_REQUEST_KEY, { uri: summary.source.uri, startOffset, endOffset: summary.source.endOffset } satisfies SourceRequest);
       this.broadcast({ type: 'result', summary, layer: payload.firstLayer });
       this.log.info(`Inspected ${summary.tokens.length} tokens of ${summary.source.fileName} with ${summary.model.label} in ${summary.elapsedMs} ms (${payload.backend}).`);
-      this.resultEmitter.fire(summary);
       return summary;
     } catch (error) {
+      if (resultId !== this.resultCounter) return undefined; // a newer run owns the views now
       if (error instanceof CancelledError || error instanceof UserCancelled) {
-        if (resultId === this.resultCounter && this.current) this.broadcast({ type: 'result', summary: this.current.summary, layer: this.current.firstLayer });
+        if (this.current) this.broadcast({ type: 'idle' });
+        else this.broadcast({ type: 'empty', message: 'The inspection was cancelled. Select text and run Inspect Selection again.' });
         return undefined;
       }
-      const message = error instanceof EngineUserError || error instanceof ModelSetupError ? error.message : `Attention Inspector failed: ${(error as Error).message.split('\n')[0]}`;
-      if (!(error instanceof EngineUserError || error instanceof ModelSetupError)) this.log.error(error as Error);
-      if (resultId === this.resultCounter) this.broadcast({ type: 'error', message });
-      if (!options.live) {
+      const known = error instanceof EngineUserError || error instanceof ModelSetupError;
+      const message = known ? (error as Error).message : `Attention Inspector failed: ${(error as Error).message.split('\n')[0]}`;
+      if (!known) this.log.error(error as Error);
+      this.broadcast({ type: 'error', message });
+      if (loud) {
         const fix = error instanceof ModelSetupError ? (error.fix === 'chooseModel' ? 'Choose Model…' : 'Open Settings') : undefined;
         void (fix ? vscode.window.showErrorMessage(message, fix) : vscode.window.showErrorMessage(message)).then((action) => {
           if (action === 'Choose Model…') void vscode.commands.executeCommand('attentionInspector.chooseModel');
@@ -200,16 +241,22 @@ export class Inspector implements vscode.Disposable {
     } finally {
       clearTimeout(progressTimer);
       progressUi?.done();
+      if (this.running === cancellation) this.running = undefined;
+      cancellation.dispose();
     }
   }
 
-  /** A notification with a progress bar and Cancel, for work that takes longer than a blink. */
-  private showProgress(): { report: (message: string, fraction: number) => void; done: () => void } {
+  /**
+   * Progress for work that takes longer than a blink: a notification with Cancel for commands, the
+   * status bar for live updates (which must not pop up notifications while the user selects text).
+   */
+  private showProgress(cancellation: vscode.CancellationTokenSource, notify: boolean): { report: (message: string, fraction: number) => void; done: () => void } {
     let finish: () => void = () => {};
     let reportTo: ((message: string, fraction: number) => void) | undefined;
     let reported = 0;
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Attention Inspector', cancellable: true }, (progress, token) => {
-      token.onCancellationRequested(() => this.engine.cancelRunning());
+    const location = notify ? vscode.ProgressLocation.Notification : vscode.ProgressLocation.Window;
+    void vscode.window.withProgress({ location, title: 'Attention Inspector', cancellable: notify }, (progress, token) => {
+      token.onCancellationRequested(() => cancellation.cancel());
       reportTo = (message, fraction) => {
         const increment = Math.max(0, fraction * 100 - reported);
         reported += increment;
@@ -218,6 +265,15 @@ export class Inspector implements vscode.Disposable {
       return new Promise<void>((resolve) => (finish = resolve));
     });
     return { report: (m, f) => reportTo?.(m, f), done: () => finish() };
+  }
+
+  /** The current result, if `resultId` names it and its document is unchanged since. */
+  private currentFor(resultId: number): InspectionSummary | undefined {
+    const current = this.current;
+    if (!current || current.summary.resultId !== resultId) return undefined;
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === current.summary.source.uri);
+    if (doc && doc.version !== current.documentVersion) return undefined;
+    return current.summary;
   }
 
   /** Validated messages from either webview. */
@@ -236,8 +292,8 @@ export class Inspector implements vscode.Disposable {
           (error: Error) => this.reportRequestError(error, from, message.resultId),
         );
       case 'highlight': {
-        const current = this.current?.summary;
-        if (!current || current.resultId !== message.resultId || message.query >= current.tokens.length) return;
+        const current = this.currentFor(message.resultId);
+        if (!current || message.query >= current.tokens.length) return this.highlights.clear();
         this.highlights.show(current.source.uri, current.source.startOffset, current.tokens, message.query, message.weights, current.tokens[message.query].text);
         return;
       }
@@ -249,6 +305,7 @@ export class Inspector implements vscode.Disposable {
         const pending = this.pngRequests.get(message.requestId);
         if (!pending) return;
         this.pngRequests.delete(message.requestId);
+        clearTimeout(pending.timer);
         if (message.dataUrl) pending.resolve(message.dataUrl);
         else pending.reject(new Error(message.error ?? 'the webview could not draw the image'));
         return;
@@ -262,16 +319,20 @@ export class Inspector implements vscode.Disposable {
   }
 
   private reportRequestError(error: Error, from: WebviewTarget, resultId: number): void {
+    // Cancelled requests were dropped for a newer run; the webview asks again after `idle` or `result`.
     if (error instanceof CancelledError || resultId !== this.resultCounter) return;
     void from.post({ type: 'error', message: error.message });
   }
 
   private async revealToken(resultId: number, index: number): Promise<void> {
-    const current = this.current?.summary;
-    if (!current || current.resultId !== resultId || !current.tokens[index]) return;
-    const uri = vscode.Uri.parse(current.source.uri);
-    const doc = await vscode.workspace.openTextDocument(uri);
+    const current = this.currentFor(resultId);
+    if (!current) {
+      if (this.current?.summary.resultId === resultId) void vscode.window.showInformationMessage('The document changed since it was inspected; inspect it again to jump to its tokens.');
+      return;
+    }
     const token = current.tokens[index];
+    if (!token) return;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(current.source.uri));
     const range = new vscode.Range(doc.positionAt(current.source.startOffset + token.start), doc.positionAt(current.source.startOffset + token.end));
     const editor = await vscode.window.showTextDocument(doc, { preserveFocus: false, preview: false, viewColumn: vscode.window.visibleTextEditors.find((e) => e.document === doc)?.viewColumn });
     editor.selection = new vscode.Selection(range.start, range.end);
@@ -282,12 +343,15 @@ export class Inspector implements vscode.Disposable {
   requestPng(target: WebviewTarget, timeoutMs = 15000): Promise<Uint8Array> {
     const requestId = ++this.pngCounter;
     return new Promise<string>((resolve, reject) => {
-      this.pngRequests.set(requestId, { resolve, reject });
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         if (this.pngRequests.delete(requestId)) reject(new Error('the heatmap view did not answer in time'));
       }, timeoutMs);
+      this.pngRequests.set(requestId, { resolve, reject, timer });
       void target.post({ type: 'requestPng', requestId }).then((delivered) => {
-        if (!delivered && this.pngRequests.delete(requestId)) reject(new Error('the heatmap view is not open'));
+        if (!delivered && this.pngRequests.delete(requestId)) {
+          clearTimeout(timer);
+          reject(new Error('the heatmap view is not open'));
+        }
       });
     }).then((dataUrl) => Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
   }
@@ -298,7 +362,11 @@ export class Inspector implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.running?.cancel();
     for (const d of this.disposables) d.dispose();
-    for (const [, p] of this.pngRequests) p.reject(new Error('closed'));
+    for (const [, p] of this.pngRequests) {
+      clearTimeout(p.timer);
+      p.reject(new Error('closed'));
+    }
   }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { downloadHubModel, isAbortError, validateRepoId, DEFAULT_HUB_ENDPOINT } from '../model/hub';
 import type { ModelSpec } from '../worker/protocol';
-import { SECTION, type Settings } from './settings';
+import { readWorkspaceSettings, SECTION, type Settings } from './settings';
 
 /** The user cancelled (a download, a dialog): nothing to report. */
 export class UserCancelled extends Error {
@@ -35,9 +35,8 @@ export function checkGpt2Folder(folder: string): string | undefined {
   return undefined;
 }
 
-function hubEndpoint(): string {
-  const configured = vscode.workspace.getConfiguration(SECTION).get<string>('huggingFaceEndpoint');
-  return (configured && configured.trim()) || process.env.HF_ENDPOINT || DEFAULT_HUB_ENDPOINT;
+function hubEndpoint(configured: string): string {
+  return configured.trim() || process.env.HF_ENDPOINT || DEFAULT_HUB_ENDPOINT;
 }
 
 function formatBytes(bytes: number): string {
@@ -50,7 +49,7 @@ function formatBytes(bytes: number): string {
  * Downloads a Hub model into the extension's global storage with a cancellable progress
  * notification; a model downloaded before is read from the cache without any request.
  */
-export async function ensureHubModel(repoId: string, storage: vscode.Uri, log: vscode.LogOutputChannel): Promise<string> {
+export async function ensureHubModel(repoId: string, endpointSetting: string, storage: vscode.Uri, log: vscode.LogOutputChannel): Promise<string> {
   let id: string;
   try {
     id = validateRepoId(repoId);
@@ -58,7 +57,7 @@ export async function ensureHubModel(repoId: string, storage: vscode.Uri, log: v
     throw new ModelSetupError((error as Error).message, 'openSettings');
   }
   const cacheRoot = vscode.Uri.joinPath(storage, 'hub').fsPath;
-  const endpoint = hubEndpoint();
+  const endpoint = hubEndpoint(endpointSetting);
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Attention Inspector: ${id}`, cancellable: true },
     async (progress, token) => {
@@ -105,7 +104,7 @@ export async function resolveModel(settings: Settings, storage: vscode.Uri, log:
       return { kind: 'gpt2', folder: settings.gpt2Folder, label: settings.gpt2Folder.split(/[\\/]/).filter(Boolean).pop() ?? 'GPT-2' };
     }
     case 'huggingFace': {
-      const folder = await ensureHubModel(settings.huggingFaceModel, storage, log);
+      const folder = await ensureHubModel(settings.huggingFaceModel, settings.huggingFaceEndpoint, storage, log);
       return { kind: 'gpt2', folder, label: settings.huggingFaceModel };
     }
   }
@@ -185,7 +184,7 @@ export async function chooseModel(context: vscode.ExtensionContext, log: vscode.
   await remember('hub', id);
   // Download now, while the user is waiting for it, rather than at the next inspection.
   try {
-    await ensureHubModel(id, context.globalStorageUri, log);
+    await ensureHubModel(id, readWorkspaceSettings().settings.huggingFaceEndpoint, context.globalStorageUri, log);
   } catch (error) {
     if (!(error instanceof UserCancelled)) void vscode.window.showErrorMessage((error as Error).message);
   }

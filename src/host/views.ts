@@ -82,7 +82,8 @@ export class SideViewProvider implements vscode.WebviewViewProvider, WebviewTarg
   static readonly viewId = 'attentionInspector.sideView';
   readonly kind = 'side' as const;
   private view: vscode.WebviewView | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
+  /** Listeners of the current view; VS Code may resolve the view again after disposing it. */
+  private viewDisposables: vscode.Disposable[] = [];
   private readonly visibility = new vscode.EventEmitter<boolean>();
   readonly onDidChangeVisibility = this.visibility.event;
 
@@ -93,17 +94,18 @@ export class SideViewProvider implements vscode.WebviewViewProvider, WebviewTarg
   ) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
+    for (const d of this.viewDisposables) d.dispose();
     this.view = view;
     view.webview.options = webviewOptions(this.extensionUri);
     view.webview.html = webviewHtml(view.webview, this.extensionUri, 'side');
-    this.disposables.push(
+    this.viewDisposables = [
       listen(view.webview, this, this.handler, this.log),
       view.onDidChangeVisibility(() => this.visibility.fire(view.visible)),
       view.onDidDispose(() => {
         if (this.view === view) this.view = undefined;
         this.visibility.fire(false);
       }),
-    );
+    ];
     this.visibility.fire(view.visible);
   }
 
@@ -116,7 +118,7 @@ export class SideViewProvider implements vscode.WebviewViewProvider, WebviewTarg
   }
 
   dispose(): void {
-    for (const d of this.disposables) d.dispose();
+    for (const d of this.viewDisposables) d.dispose();
     this.visibility.dispose();
   }
 }

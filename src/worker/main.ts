@@ -1,16 +1,17 @@
 /**
- * The engine's worker thread: the extension host never computes on its own thread. One job runs at
- * a time; a newer job bumps the shared generation counter, and the running one stops at the next
- * layer boundary.
+ * The engine's worker thread: the extension host never computes on its own thread. Requests run one
+ * at a time in arrival order; a newer inspection bumps the shared generation counter, so the running
+ * one stops at its next checkpoint, and requests still queued for the old result are dropped.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Gpt2Weights } from '../engine/types';
 import { inspectionCsv, inspectionJson } from '../export/format';
 import { writeChunksToFile } from '../export/write';
 import { loadGpt2Folder } from '../model';
-import { CancelledError, InspectInputError, runInspection, type InspectionSession } from './session';
-import type { WorkerRequest, WorkerResponse } from './protocol';
+import { isUserError } from '../userError';
 import { kernelBackend } from './backend';
+import type { WorkerRequest, WorkerResponse } from './protocol';
+import { InspectInputError, JobCancelledError, runInspection, type InspectionSession } from './session';
 
 const port = parentPort;
 if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
@@ -26,18 +27,18 @@ function loadGpt2(folder: string): Promise<Gpt2Weights> {
   return loaded.model;
 }
 
+// The result the webviews show. It is kept until a newer inspection succeeds, so a cancelled or
+// failed run leaves the previous heatmaps fully usable.
 let session: InspectionSession | undefined;
 
 function send(message: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
-const USER_ERRORS = new Set(['ModelFileError', 'ShapeError', 'RangeError', 'InspectInputError']);
-
 function fail(id: number, error: unknown): void {
-  if (error instanceof CancelledError) return send({ type: 'error', id, kind: 'cancelled', message: 'cancelled' });
+  if (error instanceof JobCancelledError) return send({ type: 'error', id, kind: 'cancelled', message: 'cancelled' });
   const e = error instanceof Error ? error : new Error(String(error));
-  const user = USER_ERRORS.has(e.name) || ('code' in e && typeof (e as { code: unknown }).code === 'string');
+  const user = isUserError(e);
   send({ type: 'error', id, kind: user ? 'user' : 'internal', message: user ? e.message : `${e.name}: ${e.message}\n${e.stack ?? ''}` });
 }
 
@@ -51,10 +52,12 @@ async function handle(request: WorkerRequest): Promise<void> {
   try {
     switch (request.type) {
       case 'inspect': {
-        session = undefined; // free the previous result before computing the next
+        const isCancelled = () => Atomics.load(generation, 0) !== request.generation;
+        if (isCancelled()) throw new JobCancelledError();
+        if (request.job.model.kind === 'random') loaded = undefined; // let a big checkpoint go
         const { session: next, payload } = await runInspection(request.resultId, request.job, {
           loadGpt2,
-          isCancelled: () => Atomics.load(generation, 0) !== request.generation,
+          isCancelled,
           progress: (message, fraction) => send({ type: 'progress', id, message, fraction }),
           backend: kernelBackend,
         });
@@ -88,8 +91,27 @@ async function handle(request: WorkerRequest): Promise<void> {
   }
 }
 
-// Requests are handled strictly in order, so a layer request never races the inspection it belongs to.
-let queue = Promise.resolve();
+const queue: WorkerRequest[] = [];
+let running = false;
+
+async function drain(): Promise<void> {
+  if (running) return;
+  running = true;
+  while (queue.length) await handle(queue.shift()!);
+  running = false;
+}
+
 port.on('message', (request: WorkerRequest) => {
-  queue = queue.then(() => handle(request));
+  if (request.type === 'inspect') {
+    // Layer and trace requests still waiting are for a result that is about to be replaced.
+    for (let i = queue.length - 1; i >= 0; i--) {
+      const queued = queue[i];
+      if (queued.type === 'layer' || queued.type === 'trace') {
+        queue.splice(i, 1);
+        send({ type: 'error', id: queued.id, kind: 'cancelled', message: 'cancelled' });
+      }
+    }
+  }
+  queue.push(request);
+  void drain();
 });

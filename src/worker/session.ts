@@ -14,13 +14,19 @@ import { createTokenizer, displayText } from '../tokenize';
 import type { Token, Tokenizer, TokenizerName } from '../tokenize/types';
 import type { InspectedPayload, InspectJob } from './protocol';
 
-/** Thrown from the per-layer callback when a newer job has replaced this one. */
-export class CancelledError extends Error {
+/** Thrown at a checkpoint when a newer job has replaced this one. */
+export class JobCancelledError extends Error {
   constructor() {
     super('cancelled');
-    this.name = 'CancelledError';
+    this.name = 'JobCancelledError';
   }
 }
+
+/**
+ * Most attention cells (heads × n², per layer) one inspection may hold: each of weights and scores is
+ * 4 bytes a cell, so one layer's message stays under ~512 MB. Longer inputs are cut, with a note.
+ */
+export const MAX_ATTENTION_CELLS = 1 << 26;
 
 /** Bad input the user can fix (empty text, model/tokenizer mismatch): shown as is. */
 export class InspectInputError extends Error {
@@ -69,7 +75,8 @@ export class InspectionSession {
     }
     if (!trace && this.cached?.layer === layer) return this.cached.attention;
     const attention = gpt2LayerAttention(b.model, layer, b.layerInputs[layer], trace);
-    this.cached = { layer, attention };
+    // Cache without the trace: its extra [heads, n, n] tensors are only needed once.
+    this.cached = { layer, attention: { ...attention, trace: undefined } };
     return attention;
   }
 
@@ -124,17 +131,23 @@ export async function runInspection(resultId: number, job: InspectJob, ctx: RunC
   const allTokens = tokenizer.encode(job.text);
   if (allTokens.length === 0) throw new InspectInputError('There is nothing to inspect: the text has no tokens.');
 
-  let limit = job.maxTokens;
   let gpt2: Gpt2Weights | undefined;
+  if (ctx.isCancelled()) throw new JobCancelledError();
   if (job.model.kind === 'gpt2') {
     ctx.progress(`Loading ${job.model.label}`, 0.02);
     gpt2 = await ctx.loadGpt2(job.model.folder);
-    if (ctx.isCancelled()) throw new CancelledError();
-    limit = Math.min(limit, gpt2.config.nPositions);
+    if (ctx.isCancelled()) throw new JobCancelledError();
   }
+  const heads = job.model.kind === 'gpt2' ? gpt2!.config.nHead : job.model.config.heads;
+  const limits: [number, string][] = [
+    [job.maxTokens, 'attentionInspector.maxTokens'],
+    [gpt2 ? gpt2.config.nPositions : Infinity, "the model's n_positions"],
+    [Math.floor(Math.sqrt(MAX_ATTENTION_CELLS / heads)), `the memory one layer of ${heads} heads may use`],
+  ];
+  const [, why] = limits.reduce((a, b) => (b[0] < a[0] ? b : a));
+  const limit = Math.min(...limits.map(([l]) => l));
   const tokens = allTokens.length > limit ? allTokens.slice(0, limit) : allTokens;
   if (tokens.length < allTokens.length) {
-    const why = limit === job.maxTokens ? 'attentionInspector.maxTokens' : `the model's n_positions`;
     notes.push(`The selection has ${allTokens.length} tokens; only the first ${tokens.length} were inspected (${why}).`);
   }
   const ids = tokens.map((t) => t.id);
@@ -175,7 +188,7 @@ function runRandom(config: RandomModelConfig, ids: readonly number[], tokenizerN
   validateRandomConfig(config);
   const x = randomModelInput(ids, config); // [n, d]
   const weights = randomMhaWeights(config);
-  if (ctx.isCancelled()) throw new CancelledError();
+  if (ctx.isCancelled()) throw new JobCancelledError();
   ctx.progress('Computing attention', 0.1);
   const attention = multiHeadAttention(x, weights, { causal: config.causal });
   const n = ids.length;
@@ -216,9 +229,9 @@ function runGpt2(weights: Gpt2Weights, label: string, ids: readonly number[], to
       thumbnails.set(thumbnail(attention.attnWeights.data, config.nHead, n, side), layer * config.nHead * side * side);
       if (layer === 0) first = attention;
     },
-    onLayer: (layer, layers) => {
-      if (ctx.isCancelled()) throw new CancelledError();
-      ctx.progress(`Layer ${layer + 1} of ${layers}`, 0.05 + (0.9 * (layer + 1)) / layers);
+    onLayer: (layer, layers) => ctx.progress(`Layer ${layer + 1} of ${layers}`, 0.05 + (0.9 * (layer + 1)) / layers),
+    checkpoint: () => {
+      if (ctx.isCancelled()) throw new JobCancelledError();
     },
   });
   return {

@@ -200,6 +200,29 @@ describe('Inspect Selection in a real extension host', function () {
     }
   });
 
+  it('shades the source by a query token’s weights, and refuses stale offsets after an edit', async () => {
+    const editor = await openSample();
+    select(editor, 'The cat sat on the mat');
+    const summary = (await inspect())!;
+    const n = summary.tokens.length;
+    const row = new Float32Array(n).fill(1 / n);
+    const target = { kind: 'panel' as const, visible: true, post: async () => true };
+    api.inspector.handleMessage({ type: 'highlight', resultId: summary.resultId, query: n - 1, weights: row }, target);
+    assert.equal(api.inspector.highlights.active, true);
+    await vscode.commands.executeCommand('attentionInspector.clearHighlights');
+    assert.equal(api.inspector.highlights.active, false);
+    api.inspector.handleMessage({ type: 'highlight', resultId: summary.resultId, query: 0, weights: row }, target);
+    assert.equal(api.inspector.highlights.active, true);
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'x'));
+    try {
+      assert.equal(api.inspector.highlights.active, false, 'an edit clears highlights');
+      api.inspector.handleMessage({ type: 'highlight', resultId: summary.resultId, query: 0, weights: row }, target);
+      assert.equal(api.inspector.highlights.active, false, 'old offsets are not used on the changed document');
+    } finally {
+      await vscode.commands.executeCommand('undo');
+    }
+  });
+
   it('exports CSV, JSON and PNG files', async () => {
     const editor = await openSample();
     select(editor, 'The cat sat on the mat.'.slice(0, 15));

@@ -277,6 +277,23 @@ describe('webview controller', () => {
     assert.equal(controller.state.notice, 'No editor');
   });
 
+  it('idle after a cancelled run clears busy and asks again for a layer whose request was dropped', () => {
+    const r = engineResult();
+    const { transport, controller } = started();
+    transport.send({ type: 'result', summary: r.summary, layer: r.layers[0] });
+    transport.send({ type: 'busy', message: 'Inspecting…' });
+    controller.selectLayer(1);
+    assert.equal(transport.ofType('requestLayer').length, 1);
+    transport.clear();
+    controller.selectLayer(1);
+    assert.equal(transport.ofType('requestLayer').length, 0, 'still pending: not asked twice');
+    transport.send({ type: 'idle' });
+    assert.equal(controller.state.busy, null);
+    assert.equal(controller.state.phase, 'result');
+    const again = transport.ofType('requestLayer');
+    assert.deepEqual(again.map((m) => m.layer), [1], 'the dropped layer request is made again');
+  });
+
   it('keeps the layer cache within its budget, never dropping the shown layer', () => {
     const r = engineResult({ layers: 4 });
     const bytes = r.layers[0].weights.byteLength * 2;
