@@ -156,8 +156,11 @@ function nodeVersion() {
 
 /** Environment for npm/node-gyp running under Node 24 and building against Node 24's headers. */
 function node24Env() {
+  // Under `npm test` the outer npm (Node 20) leaves npm_* variables behind; npm reads them as config, and
+  // code-server's postinstall reads the Node version from npm_config_user_agent. Start from a clean slate.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
   return {
-    ...process.env,
+    ...inherited,
     PATH: `${join(node24Dir, 'bin')}${delimiter}${process.env.PATH || ''}`,
     // The machine's npmrc may set nodedir to another Node's headers (e.g. /usr = Node 20): override it,
     // or native modules get built for the wrong ABI and fail to load in Node 24.
