@@ -8,7 +8,10 @@ import { getEncoding } from 'js-tiktoken';
 import * as ort from 'onnxruntime-node';
 import { multiHeadAttention } from '../../src/engine/attention';
 import { inspectTokens } from '../../src/engine/inspect';
-import { kernelInfo, matmulInto } from '../../src/engine/kernels';
+import { gpt2Forward } from '../../src/engine/gpt2';
+import { kernelInfo, layerNorm, matmulInto } from '../../src/engine/kernels';
+import type { Gpt2Config } from '../../src/engine/types';
+import { gpt2TensorShapes, gpt2WeightsFromTensors } from '../../src/model';
 import { randomMhaWeights, Xoshiro128 } from '../../src/engine/random';
 import { tensor } from '../../src/engine/tensor';
 import { createTokenizer } from '../../src/tokenize';
@@ -74,6 +77,50 @@ async function benchMha(): Promise<void> {
   }
 }
 
+/** GPT-2 small's transformer body (12 blocks + ln_f, no LM head) on random weights, against 12 ORT block runs. */
+async function benchGpt2Body(): Promise<void> {
+  const config: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, layerNormEpsilon: 1e-5 };
+  const rng = new Xoshiro128(3);
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, shape] of gpt2TensorShapes(config)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const gain = /ln_\d?\.?weight|ln_f\.weight/.test(name);
+    for (let i = 0; i < data.length; i++) data[i] = gain ? 1 + rng.uniform(0.1) : rng.uniform(0.05);
+    tensors.set(name, { shape, data });
+  }
+  const model = gpt2WeightsFromTensors(config, tensors);
+  const session = await ort.InferenceSession.create(join(__dirname, '..', 'scripts', 'bench', 'gpt2-block-d768-h12.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const d = config.nEmbd;
+  for (const n of [128, 512]) {
+    const ids = Array.from({ length: n }, (_, i) => (i * 7919) % config.vocabSize);
+    const mask = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) mask[i * n + j] = -Infinity;
+    const t = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+    const reference = async () => {
+      let h: Float32Array = new Float32Array(n * d);
+      for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) h[i * d + j] = model.wte.data[ids[i] * d + j] + model.wpe.data[i * d + j];
+      for (const b of model.blocks) {
+        const out = await session.run({
+          h: t(h, [n, d]), ln1_w: t(b.ln1.weight.data, [d]), ln1_b: t(b.ln1.bias.data, [d]), c_attn_w: t(b.cAttnWeight.data, [d, 3 * d]), c_attn_b: t(b.cAttnBias.data, [3 * d]),
+          c_proj_w: t(b.cProjWeight.data, [d, d]), c_proj_b: t(b.cProjBias.data, [d]), ln2_w: t(b.ln2.weight.data, [d]), ln2_b: t(b.ln2.bias.data, [d]),
+          fc_w: t(b.fcWeight.data, [d, 4 * d]), fc_b: t(b.fcBias.data, [4 * d]), mlp_proj_w: t(b.mlpProjWeight.data, [4 * d, d]), mlp_proj_b: t(b.mlpProjBias.data, [d]), mask: t(mask, [n, n]),
+        });
+        h = out.out.data as Float32Array;
+      }
+      return layerNorm({ shape: [n, d], data: h }, model.lnF.weight, model.lnF.bias, config.layerNormEpsilon).data;
+    };
+    const ours = () => gpt2Forward(model, ids, { keepAttentions: false, lmHead: false }).lastHidden.data;
+    const a = ours(), b = await reference();
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-2));
+    if (worst > 1e-2) throw new Error(`bench: GPT-2 body disagrees with onnxruntime at n=${n} (relative ${worst})`);
+    const runs = n <= 128 ? 5 : 3;
+    const refTime = await median(runs, reference);
+    const time = await median(runs, ours);
+    report(`GPT-2 small body (12 blocks + ln_f) n=${n}`, time, refTime, 'onnxruntime-node, 1 thread', '≤ 3×');
+  }
+}
+
 async function benchGemm(): Promise<void> {
   const [m, k, n] = [512, 768, 768];
   const a = randomData(m * k, 1), b = randomData(k * n, 2), out = new Float32Array(m * n);
@@ -117,6 +164,7 @@ async function main(): Promise<void> {
   console.log(`Attention Inspector benchmark — node ${process.version}, ${process.arch}, kernel ${kernelInfo().backend}`);
   await benchGemm();
   await benchMha();
+  await benchGpt2Body();
   await benchTokenizer();
   await benchMemory();
   console.log('\n| case | ours | reference | ratio | target |\n|---|---|---|---|---|');
