@@ -256,12 +256,15 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number, 
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
-/** GELU, tanh approximation (GPT-2's gelu_new), in place. */
+/**
+ * GELU, tanh approximation (GPT-2's gelu_new), in place. Computed as x·σ(2u), which equals
+ * 0.5·x·(1 + tanh u) with u = √(2/π)(x + 0.044715x³): one Math.exp is about twice as fast as Math.tanh.
+ */
 export function geluInPlace(x: Tensor): Tensor {
   const d = x.data;
   for (let i = 0; i < d.length; i++) {
     const v = d[i];
-    d[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v)));
+    d[i] = v / (1 + Math.exp(-2 * GELU_C * (v + 0.044715 * v * v * v)));
   }
   return x;
 }

@@ -118,6 +118,11 @@ describe('kernels', () => {
       const g = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
       assertClose(out, [0, g(1), g(-1), g(3)], 'gelu');
       assert.ok(Math.abs(out[1] - 0.841192) < 1e-5);
+      const extremes = geluInPlace(tensor([4], [-1e4, 1e4, NaN, -30])).data;
+      assert.equal(Math.abs(extremes[0]), 0, 'large negative inputs give 0, not NaN');
+      assert.equal(extremes[1], 1e4);
+      assert.ok(Number.isNaN(extremes[2]));
+      assert.ok(Math.abs(extremes[3]) < 1e-30);
     });
 
     it('add and bias check shapes', () => {
