@@ -309,7 +309,7 @@ export class App {
       const ex = explanationFor(s, s.view.selected);
       this.explain.update(ex, summary.tokens, model.causal, s.pendingTrace !== null);
       const opened = !prev || !(prev.view.open.explain && prev.view.selected) || prev.view.selected !== s.view.selected;
-      if (opened && ex && slot) this.explain.element.scrollIntoView({ block: 'nearest', behavior: scrollBehavior() });
+      if (opened && ex && slot) this.explain.element.scrollIntoView({ block: 'start', behavior: scrollBehavior() });
     } else this.explainFrom = null;
   }
 

@@ -139,7 +139,7 @@ export class ExplainView {
           raw !== null ? num(raw) : h('span', {}, [sub('q', i), ' · ', sub('k', j)]),
           ` ÷ √${c.headDim} = `,
           raw !== null ? num(raw) : '…',
-          ` ÷ ${formatNumber(c.sqrtDk, 4)} = `,
+          ` ÷ ${Number.isInteger(c.sqrtDk) ? String(c.sqrtDk) : formatNumber(c.sqrtDk, 4)} = `,
           h('strong', {}, [num(c.score)]),
         ]),
       );

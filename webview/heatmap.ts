@@ -37,11 +37,18 @@ export interface HeatmapInput {
 
 const ZOOM_STEP = 1.5;
 
+/** Longest token list read out as the heatmap's description; beyond it the arrow keys and readout help. */
+const MAX_DESCRIBED_TOKENS = 300;
+let descriptionCounter = 0;
+
 export class HeatmapView {
   readonly element: HTMLDivElement;
   private readonly scroller: HTMLDivElement;
   private readonly inner: HTMLDivElement;
   private readonly canvas: HTMLCanvasElement;
+  /** The token labels as text for screen readers: the canvas only draws them. */
+  private readonly description: HTMLParagraphElement;
+  private describedTokens: readonly TokenView[] | null = null;
   private readonly ctx: CanvasRenderingContext2D;
   private input: HeatmapInput | null = null;
   private image: HTMLCanvasElement | null = null;
@@ -69,7 +76,10 @@ export class HeatmapView {
     this.ctx = ctx;
     this.inner = h('div', { class: 'hm-inner' }, [this.canvas]);
     this.scroller = h('div', { class: 'hm-scroll', attrs: { tabindex: -1 } }, [this.inner]);
-    this.element = h('div', { class: 'hm' }, [this.scroller]);
+    const descriptionId = `hm-tokens-${++descriptionCounter}`;
+    this.description = h('p', { class: 'visually-hidden', attrs: { id: descriptionId } });
+    this.canvas.setAttribute('aria-describedby', descriptionId);
+    this.element = h('div', { class: 'hm' }, [this.scroller, this.description]);
 
     this.scroller.addEventListener('scroll', () => this.schedule(), { passive: true });
     this.canvas.addEventListener('mousemove', (e) => this.onPointer(e));
@@ -130,6 +140,12 @@ export class HeatmapView {
     this.element.classList.toggle('hm-stale', false);
     this.input = input;
     this.canvas.setAttribute('aria-label', input.ariaLabel);
+    if (this.describedTokens !== input.tokens) {
+      this.describedTokens = input.tokens;
+      const shown = input.tokens.slice(0, MAX_DESCRIBED_TOKENS).map((t, i) => `${i} ${t.text}`);
+      const more = input.tokens.length > MAX_DESCRIBED_TOKENS ? `, and ${input.tokens.length - MAX_DESCRIBED_TOKENS} more` : '';
+      this.description.textContent = `Tokens, the same for rows (queries) and columns (keys): ${shown.join(', ')}${more}.`;
+    }
     this.element.classList.toggle('hm-compact', input.compact);
     const needsLayout = !prev || prev.matrix?.n !== input.matrix?.n || prev.tokens !== input.tokens || prev.theme !== input.theme || prev.zoom !== input.zoom || prev.compact !== input.compact;
     if (needsLayout) this.layout();
@@ -157,7 +173,7 @@ export class HeatmapView {
     const vh = window.innerHeight || 800;
     if (this.input?.compact) return Math.max(220, Math.min(vh - 150, 720));
     // Leave room above for the toolbar and pickers and below for the readout and legend.
-    return Math.max(300, Math.min(vh - 330, 960));
+    return Math.max(300, Math.min(vh - 380, 960));
   }
 
   private layout(): void {

@@ -392,10 +392,12 @@ export function drawLegend(ctx: CanvasRenderingContext2D, x: number, y: number, 
   ctx.font = `11px ${theme.monoFont}`;
   ctx.textBaseline = 'top';
   const clipped = spec.top < spec.max;
+  // Both ticks with the same number of decimals (0.50 and 1.00, not 0.500 and 1.00).
+  const decimals = spec.top > 0 ? Math.min(6, Math.max(0, 2 - Math.floor(Math.log10(spec.top)))) : 2;
   const ticks: [number, string, CanvasTextAlign][] = [
     [0, '0', 'left'],
-    [0.5, formatNumber(spec.top / 2, 3), 'center'],
-    [1, `${clipped ? '≥ ' : ''}${formatNumber(spec.top, 3)}`, 'right'],
+    [0.5, (spec.top / 2).toFixed(decimals), 'center'],
+    [1, `${clipped ? '≥ ' : ''}${spec.top.toFixed(decimals)}`, 'right'],
   ];
   for (const [f, label, align] of ticks) {
     const tx = x + f * (barW - 1);

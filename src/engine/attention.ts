@@ -251,7 +251,7 @@ function step(id: StepId, perHead: boolean, t: Tensor, headDim?: number, causal?
     queries: ['Q (queries)', 'Q = X·W_query (+ b), split into heads', 'What each token is looking for. Each head gets its own headDim-wide slice.'],
     keys: ['K (keys)', 'K = X·W_key (+ b), split into heads', 'What each token offers to be matched against.'],
     values: ['V (values)', 'V = X·W_value (+ b), split into heads', 'What each token passes on once it is attended to.'],
-    rawScores: ['QKᵀ', 'scores = Q·Kᵀ', 'Row i, column j: the dot product q_i·k_j, how well query i matches key j.'],
+    rawScores: ['QKᵀ', 'scores = Q·Kᵀ', 'Row i, column j: the dot product qᵢ·kⱼ, how well query i matches key j.'],
     scaledScores: ['÷√d_k', `scores / √${dk}`, `Divided by √${dk} so the dot products do not grow with the head size and saturate the softmax.`],
     maskedScores: [
       'Mask',
