@@ -42,24 +42,12 @@ export async function exportResult(inspector: Inspector, format?: ExportFormat, 
     target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(folder, defaultName(inspector, format)), filters: FORMATS[format].filter, title: 'Export attention' });
     if (!target) return undefined;
   }
+  const where = target;
   try {
-    if (format === 'png') {
-      const drawer = inspector.drawingTargets[0];
-      if (!drawer) throw new Error('open the panel or the side view first: the PNG is drawn by the heatmap view');
-      await vscode.workspace.fs.writeFile(target, await inspector.requestPng(drawer));
-    } else if (target.scheme === 'file') {
-      await inspector.engine.exportTo(summary.resultId, format, target.fsPath);
-    } else {
-      // Remote or virtual file systems: the worker writes locally, then VS Code copies the bytes over.
-      const dir = await mkdtemp(join(tmpdir(), 'attention-export-'));
-      try {
-        const local = join(dir, `export.${format}`);
-        await inspector.engine.exportTo(summary.resultId, format, local);
-        await vscode.workspace.fs.writeFile(target, await readFile(local));
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    }
+    const chosen = format;
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attention Inspector: exporting ${chosen.toUpperCase()}…` }, () =>
+      writeExport(inspector, summary.resultId, chosen, where),
+    );
   } catch (error) {
     void vscode.window.showErrorMessage(`Export failed: ${(error as Error).message}`);
     return undefined;
@@ -68,4 +56,24 @@ export async function exportResult(inspector: Inspector, format?: ExportFormat, 
     if (a === 'Open') void vscode.commands.executeCommand('vscode.open', target);
   });
   return target;
+}
+
+async function writeExport(inspector: Inspector, resultId: number, format: ExportFormat, target: vscode.Uri): Promise<void> {
+  if (format === 'png') {
+    const drawer = inspector.drawingTargets[0];
+    if (!drawer) throw new Error('open the panel or the side view first: the PNG is drawn by the heatmap view');
+    await vscode.workspace.fs.writeFile(target, await inspector.requestPng(drawer));
+  } else if (target.scheme === 'file') {
+    await inspector.engine.exportTo(resultId, format, target.fsPath);
+  } else {
+    // Remote or virtual file systems: the worker writes locally, then VS Code copies the bytes over.
+    const dir = await mkdtemp(join(tmpdir(), 'attention-export-'));
+    try {
+      const local = join(dir, `export.${format}`);
+      await inspector.engine.exportTo(resultId, format, local);
+      await vscode.workspace.fs.writeFile(target, await readFile(local));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
 }

@@ -50,6 +50,7 @@ export class Inspector implements vscode.Disposable {
   /** The message that describes the views' state when there is no result (empty or error). */
   private lastStatus: HostMessage | undefined;
   private running: vscode.CancellationTokenSource | undefined;
+  private readonly inFlight = new Set<string>();
 
   constructor(
     readonly engine: EngineClient,
@@ -282,14 +283,18 @@ export class Inspector implements vscode.Disposable {
       case 'ready':
         return this.greet(from);
       case 'requestLayer':
-        return void this.engine.layer(message.resultId, message.layer).then(
-          (layer) => from.post({ type: 'layer', layer }),
-          (error: Error) => this.reportRequestError(error, from, message.resultId),
+        return this.once(`${from.kind}:layer:${message.resultId}:${message.layer}`, () =>
+          this.engine.layer(message.resultId, message.layer).then(
+            (layer) => from.post({ type: 'layer', layer }),
+            (error: Error) => this.reportRequestError(error, from, message.resultId),
+          ),
         );
       case 'requestTrace':
-        return void this.engine.trace(message.resultId, message.layer, message.head).then(
-          (steps) => from.post({ type: 'trace', trace: { resultId: message.resultId, layer: message.layer, head: message.head, steps } }),
-          (error: Error) => this.reportRequestError(error, from, message.resultId),
+        return this.once(`${from.kind}:trace:${message.resultId}:${message.layer}:${message.head}`, () =>
+          this.engine.trace(message.resultId, message.layer, message.head).then(
+            (steps) => from.post({ type: 'trace', trace: { resultId: message.resultId, layer: message.layer, head: message.head, steps } }),
+            (error: Error) => this.reportRequestError(error, from, message.resultId),
+          ),
         );
       case 'highlight': {
         const current = this.currentFor(message.resultId);
@@ -316,6 +321,13 @@ export class Inspector implements vscode.Disposable {
         return void vscode.commands.executeCommand(commands[message.command], ...args);
       }
     }
+  }
+
+  /** Runs `work` unless the same request from the same view is still being answered (repeats are dropped). */
+  private once(key: string, work: () => Promise<unknown>): void {
+    if (this.inFlight.has(key)) return;
+    this.inFlight.add(key);
+    void work().finally(() => this.inFlight.delete(key));
   }
 
   private reportRequestError(error: Error, from: WebviewTarget, resultId: number): void {

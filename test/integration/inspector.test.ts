@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import pkg from '../../package.json';
 import type { AttentionInspectorApi } from '../../src/extension';
+import { EngineClient } from '../../src/host/engineClient';
 import { visibleWhitespace } from '../../src/tokenize/display';
 
 const EXTENSION_ID = `${pkg.publisher}.${pkg.name}`;
@@ -271,19 +272,26 @@ describe('Inspect Selection in a real extension host', function () {
   });
 
   it('replaces a worker that is stuck in one huge layer, and hands the queued request to the new one', async () => {
-    const heavyJob = { text: 'x '.repeat(3000), tokenizer: 'word' as const, maxTokens: 4096, model: { kind: 'random' as const, config: { dModel: 1024, heads: 16, seed: 1, causal: true } } };
-    let computing!: () => void;
-    const inCompute = new Promise<void>((resolve) => (computing = resolve));
-    const startedWorkers = api.engine.workersStarted;
-    const heavy = api.engine.inspect(999_001, heavyJob, (message) => message.startsWith('Computing') && computing());
-    const heavyOutcome = heavy.then(
-      () => 'finished',
-      (e: Error) => e.name,
-    );
-    await inCompute; // now inside multi-head attention, where no cancellation point is reached for seconds
-    const quick = await api.engine.inspect(999_002, { ...heavyJob, text: 'a b c', model: { kind: 'random', config: { dModel: 8, heads: 2, seed: 1, causal: true } } });
-    assert.equal(await heavyOutcome, 'CancelledError');
-    assert.equal(quick.tokens.length, 3);
-    assert.equal(api.engine.workersStarted, startedWorkers + 1, 'a fresh worker took over');
+    // Its own client with a 50 ms patience, so "stuck" does not depend on how fast this machine is.
+    const engine = new EngineClient(vscode.Uri.joinPath(extensionRoot, 'dist', 'worker.js').fsPath, 50);
+    try {
+      const heavyJob = { text: 'x '.repeat(3000), tokenizer: 'word' as const, maxTokens: 4096, model: { kind: 'random' as const, config: { dModel: 1024, heads: 16, seed: 1, causal: true } } };
+      let computing!: () => void;
+      const inCompute = new Promise<void>((resolve) => (computing = resolve));
+      const heavy = engine.inspect(1, heavyJob, (message) => message.startsWith('Computing') && computing());
+      const heavyOutcome = heavy.then(
+        () => 'finished',
+        (e: Error) => e.name,
+      );
+      await inCompute; // now inside multi-head attention, where no cancellation point is reached for a while
+      const quick = await engine.inspect(2, { ...heavyJob, text: 'a b c', model: { kind: 'random', config: { dModel: 8, heads: 2, seed: 1, causal: true } } });
+      assert.equal(await heavyOutcome, 'CancelledError');
+      assert.equal(quick.tokens.length, 3);
+      assert.equal(engine.workersStarted, 2, 'a fresh worker took over');
+      const layer = await engine.layer(2, 0);
+      assert.equal(layer.weights.length, 2 * 3 * 3, 'the fresh worker answers requests about its result');
+    } finally {
+      engine.dispose();
+    }
   });
 });
