@@ -74,3 +74,23 @@ export function reducedMotion(): boolean {
 export function scrollBehavior(): ScrollBehavior {
   return reducedMotion() ? 'auto' : 'smooth';
 }
+
+/** A focusable canvas with its 2-D context, announced to assistive tech as an image of `roleDescription`. */
+export function focusableCanvas(className: string, roleDescription: string): { canvas: HTMLCanvasElement; ctx: CanvasRenderingContext2D } {
+  const canvas = h('canvas', { class: className, attrs: { tabindex: 0, role: 'img', 'aria-roledescription': roleDescription } });
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('canvas 2-D context unavailable');
+  return { canvas, ctx };
+}
+
+/** Coalesces redraw requests into one `draw` per animation frame; returns the function that requests one. */
+export function frameScheduler(draw: () => void): () => void {
+  let frame = 0;
+  return () => {
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      draw();
+    });
+  };
+}

@@ -1,7 +1,7 @@
 // The live heatmap: a scroll box whose sticky <canvas> shows only the visible cells (the whole matrix is one
 // n × n image drawn scaled), frozen token-label bands, hover/focus outlines, ctrl/cmd-wheel zoom and keys.
 import type { TokenView } from '../src/protocol';
-import { h } from './dom';
+import { focusableCanvas, frameScheduler, h } from './dom';
 import { effectiveCell, fitCell, hitTest, MAX_CELL, moveCell, scrollToReveal, zoomAround, contentSize, type Geometry } from './geometry';
 import { buildCellImage, drawHeatmap, makeHatch, MAX_LABEL_CHARS, measureLabels } from './heatmapDraw';
 import type { HeatmapMatrix } from './matrix';
@@ -57,7 +57,7 @@ export class HeatmapView {
   private hatch: { theme: Theme; dpr: number; pattern: CanvasPattern | null } | null = null;
   private g: Geometry | null = null;
   private fit = 1;
-  private frame = 0;
+  private readonly schedule = frameScheduler(() => this.draw());
   private anchor: { x: number; y: number } | null = null;
   private focused = false;
   private pointerFocus = false;
@@ -67,13 +67,7 @@ export class HeatmapView {
   private lastWidth = -1;
 
   constructor(private readonly cb: HeatmapCallbacks) {
-    this.canvas = h('canvas', {
-      class: 'hm-canvas',
-      attrs: { tabindex: 0, role: 'img', 'aria-roledescription': 'attention heatmap' },
-    });
-    const ctx = this.canvas.getContext('2d');
-    if (!ctx) throw new Error('canvas 2-D context unavailable');
-    this.ctx = ctx;
+    ({ canvas: this.canvas, ctx: this.ctx } = focusableCanvas('hm-canvas', 'attention heatmap'));
     this.inner = h('div', { class: 'hm-inner' }, [this.canvas]);
     this.scroller = h('div', { class: 'hm-scroll', attrs: { tabindex: -1 } }, [this.inner]);
     const descriptionId = `hm-tokens-${++descriptionCounter}`;
@@ -210,13 +204,6 @@ export class HeatmapView {
     this.schedule();
   }
 
-  private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-    });
-  }
 
   private draw(): void {
     const input = this.input;

@@ -1,12 +1,12 @@
 // The colour legend beside the heatmap (a DPR-aware canvas sized to its container).
-import { h } from './dom';
+import { frameScheduler, h } from './dom';
 import { drawLegend, legendHeight, makeHatch, type LegendSpec } from './heatmapDraw';
 
 export class LegendView {
   readonly element: HTMLDivElement;
   private readonly canvas: HTMLCanvasElement;
   private spec: Omit<LegendSpec, 'hatch'> | null = null;
-  private frame = 0;
+  private readonly schedule = frameScheduler(() => this.draw());
 
   constructor() {
     this.canvas = h('canvas', { class: 'legend-canvas', attrs: { role: 'img' } });
@@ -24,13 +24,6 @@ export class LegendView {
     if (!prev || prev.theme !== spec.theme || prev.lut !== spec.lut || prev.max !== spec.max || prev.top !== spec.top || prev.mean !== spec.mean || prev.causal !== spec.causal) this.schedule();
   }
 
-  private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-    });
-  }
 
   private draw(): void {
     const spec = this.spec;

@@ -1,7 +1,7 @@
 // The layers × heads overview: every head of every layer as a small heatmap (from summary.thumbnails), plus
 // a mean-over-heads column, on one canvas with hit-testing. Click or Enter picks that layer and head.
 import type { InspectionSummary } from '../src/protocol';
-import { h } from './dom';
+import { focusableCanvas, frameScheduler, h } from './dom';
 import { formatNumber } from './format';
 import { makeHatch } from './heatmapDraw';
 import { colorize, maskedBlocks, maxFinite } from './matrix';
@@ -42,16 +42,10 @@ export class ThumbnailGrid {
   private layout: Layout | null = null;
   private cursor: { layer: number; col: number } | null = null;
   private hover: { layer: number; col: number } | null = null;
-  private frame = 0;
+  private readonly schedule = frameScheduler(() => this.draw());
 
   constructor(private readonly onSelect: (layer: number, head: HeadChoice) => void) {
-    this.canvas = h('canvas', {
-      class: 'thumbs-canvas',
-      attrs: { tabindex: 0, role: 'img', 'aria-roledescription': 'head overview' },
-    });
-    const ctx = this.canvas.getContext('2d');
-    if (!ctx) throw new Error('canvas 2-D context unavailable');
-    this.ctx = ctx;
+    ({ canvas: this.canvas, ctx: this.ctx } = focusableCanvas('thumbs-canvas', 'head overview'));
     this.element = h('div', { class: 'thumbs' }, [this.canvas]);
     this.canvas.addEventListener('mousemove', (e) => {
       const hit = this.hitAt(e);
@@ -108,13 +102,6 @@ export class ThumbnailGrid {
     this.schedule();
   }
 
-  private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-    });
-  }
 
   /** All thumbnails, each normalised to its own maximum, tiled [layer][head | mean] into one image. */
   private buildSheet(input: ThumbnailInput): HTMLCanvasElement {
