@@ -218,6 +218,9 @@ export class Inspector implements vscode.Disposable {
       void vscode.commands.executeCommand('setContext', 'attentionInspector.hasResult', true);
       void this.context.workspaceState.update(LAST_REQUEST_KEY, { uri: summary.source.uri, startOffset, endOffset: summary.source.endOffset } satisfies SourceRequest);
       this.broadcast({ type: 'result', summary, layer: payload.firstLayer });
+      // A cut input changes what the numbers mean: say so outside the panel too.
+      const cut = payload.notes.find((note) => note.includes('only the first'));
+      if (cut && loud) void vscode.window.showWarningMessage(`Attention Inspector: ${cut}`);
       this.log.info(`Inspected ${summary.tokens.length} tokens of ${summary.source.fileName} with ${summary.model.label} in ${summary.elapsedMs} ms (${payload.backend}).`);
       return summary;
     } catch (error) {
