@@ -63,6 +63,8 @@ export class HeatmapView {
   private pointerFocus = false;
   private pointer: { x: number; y: number } | null = null;
   private pointerFrame = 0;
+  /** True while a dimmed previous layer stands in for one that is loading. */
+  private stale = false;
   private readonly resizeObserver: ResizeObserver;
   private lastWidth = -1;
 
@@ -125,12 +127,14 @@ export class HeatmapView {
 
   update(input: HeatmapInput): void {
     const prev = this.input;
-    if (!input.matrix && prev?.matrix) {
-      // The next layer is loading: keep showing the last one, dimmed.
+    if (!input.matrix && prev?.matrix && prev.tokens === input.tokens) {
+      // Another layer of the same result is loading: keep showing the last one, dimmed and inert.
       this.element.classList.add('hm-stale');
+      this.stale = true;
       this.input = { ...prev, theme: input.theme, lut: input.lut };
       return;
     }
+    this.stale = false;
     this.element.classList.toggle('hm-stale', false);
     this.input = input;
     this.canvas.setAttribute('aria-label', input.ariaLabel);
@@ -253,7 +257,8 @@ export class HeatmapView {
   }
 
   private hitAt(e: MouseEvent) {
-    if (!this.g) return null;
+    // A dimmed layer stands in while the chosen one loads; its cells must not be explained or hovered.
+    if (!this.g || this.stale) return null;
     const r = this.canvas.getBoundingClientRect();
     return hitTest(this.g, this.scroller.scrollLeft, this.scroller.scrollTop, e.clientX - r.left, e.clientY - r.top);
   }
@@ -263,7 +268,7 @@ export class HeatmapView {
     if (this.pointerFrame) return;
     this.pointerFrame = requestAnimationFrame(() => {
       this.pointerFrame = 0;
-      if (!this.pointer || !this.g) return;
+      if (!this.pointer || !this.g || this.stale) return;
       const r = this.canvas.getBoundingClientRect();
       const hit = hitTest(this.g, this.scroller.scrollLeft, this.scroller.scrollTop, this.pointer.x - r.left, this.pointer.y - r.top);
       this.canvas.classList.toggle('hm-clickable', hit !== null);
@@ -293,7 +298,7 @@ export class HeatmapView {
   private onKey(e: KeyboardEvent): void {
     const input = this.input;
     const g = this.g;
-    if (!input?.matrix || !g) return;
+    if (!input?.matrix || !g || this.stale) return;
     const n = input.matrix.n;
     const from = input.selected ?? { query: 0, key: 0 };
     if (e.key === 'Enter' || e.key === ' ') {

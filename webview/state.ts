@@ -286,7 +286,14 @@ export class Controller {
     const key = traceKey(trace.layer, trace.head);
     traces.delete(key);
     traces.set(key, trace);
-    while (traces.size > this.maxTraces) traces.delete(traces.keys().next().value as string);
+    // Bounded by count and by bytes: one GPT-2 XL trace at n=1024 is ~75 MB; the newest always stays.
+    const traceBytes = (t: TraceData) => t.steps.reduce((sum, s) => sum + s.data.byteLength, 0);
+    let bytes = [...traces.values()].reduce((sum, t) => sum + traceBytes(t), 0);
+    while (traces.size > 1 && (traces.size > this.maxTraces || bytes > this.maxCacheBytes / 2)) {
+      const oldest = traces.keys().next().value as string;
+      bytes -= traceBytes(traces.get(oldest)!);
+      traces.delete(oldest);
+    }
     const done = pendingTrace && pendingTrace.layer === trace.layer && pendingTrace.head === trace.head;
     this.update({ traces, pendingTrace: done ? null : pendingTrace });
   }

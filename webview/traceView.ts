@@ -12,6 +12,8 @@ export const INITIAL_ROWS = 32;
 export const INITIAL_COLS = 16;
 const MORE_ROWS = 64;
 const MORE_COLS = 16;
+/** Largest table "Show all" or following the selected cell may build. */
+const MAX_AUTO_CELLS = 256 * 128;
 
 class MatrixTable {
   readonly element: HTMLDivElement;
@@ -94,7 +96,7 @@ class MatrixTable {
     if (cols > this.colsShown) {
       notes.push(this.button(`${Math.min(MORE_COLS, cols - this.colsShown)} more columns`, 'chevron-right', () => (this.colsShown = Math.min(cols, this.colsShown + MORE_COLS))));
     }
-    if ((rows > this.rowsShown || cols > this.colsShown) && rows * cols <= 256 * 128) {
+    if ((rows > this.rowsShown || cols > this.colsShown) && rows * cols <= MAX_AUTO_CELLS) {
       notes.push(
         this.button('Show all', 'unfold', () => {
           this.rowsShown = rows;
@@ -110,12 +112,19 @@ class MatrixTable {
     return custom('vscode-button', { attrs: { secondary: true }, on: { click: () => (action(), this.render()) } }, [codicon(icon), ` ${label}`]);
   }
 
-  /** Outlines the selected cell, growing the table to reveal it if needed. */
+  /**
+   * Outlines the selected cell, growing the table to reveal it if that stays a reasonable table. Only
+   * the [n, n] score and weight steps are indexed by (query, key); the others are left alone.
+   */
   mark(cell: Cell | null): void {
     this.marked?.classList.remove('marked');
     this.marked = null;
-    if (!cell || !this.table) return;
+    if (!cell || !this.table || !isExplainableStep(this.step.id)) return;
     if (cell.query >= this.rowsShown || cell.key >= this.colsShown) {
+      const rowsNeeded = Math.max(this.rowsShown, cell.query + 1);
+      const colsNeeded = Math.max(this.colsShown, cell.key + 1);
+      // Far out in a long input the explanation panel carries the numbers; a 1000×1000 table would freeze the view.
+      if (rowsNeeded * colsNeeded > MAX_AUTO_CELLS) return;
       if (cell.query < this.rows && cell.key < this.cols) {
         this.rowsShown = Math.max(this.rowsShown, Math.min(this.rows, cell.query + 1));
         this.colsShown = Math.max(this.colsShown, Math.min(this.cols, cell.key + 1));

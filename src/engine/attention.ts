@@ -166,7 +166,7 @@ export function attentionFromProjections(
   const attnScores = new Float32Array(heads * n * n); // [heads, n, n]
   const attnWeights = new Float32Array(heads * n * n); // [heads, n, n]
   const contextVectors = new Float32Array(heads * n * headDim); // [heads, n, headDim]
-  const q = queries.data, k = keys.data, v = values.data;
+  const queryData = queries.data, keyData = keys.data, valueData = values.data;
 
   for (let h = 0; h < heads; h++) {
     const headBase = h * n * headDim;
@@ -176,8 +176,8 @@ export function attentionFromProjections(
     // into attnScores (scaled and masked in place below); the trace keeps every raw score.
     const raw = (rawScores ?? attnScores).subarray(scoreBase, scoreBase + n * n); // [n, n]
     matmulTransposedInto(
-      q.subarray(headBase, headBase + n * headDim),
-      k.subarray(headBase, headBase + n * headDim),
+      queryData.subarray(headBase, headBase + n * headDim),
+      keyData.subarray(headBase, headBase + n * headDim),
       raw,
       n,
       headDim,
@@ -199,7 +199,7 @@ export function attentionFromProjections(
     // contextVectors[h] = attnWeights[h] · values[h]   ([n, n] · [n, headDim])
     matmulInto(
       attnWeights.subarray(h * n * n, (h + 1) * n * n),
-      v.subarray(headBase, headBase + n * headDim),
+      valueData.subarray(headBase, headBase + n * headDim),
       contextVectors.subarray(headBase, headBase + n * headDim),
       n,
       n,

@@ -225,8 +225,8 @@ function languageModelHead(model: Gpt2Weights, lastHidden: Tensor, tokenIds: rea
   const perplexity = n > 1 ? Math.exp(nll / (n - 1)) : null;
 
   const lse = logSumExp(n - 1);
-  const k = Math.max(0, Math.min(topK, vocabSize));
-  const order = topIndices(lastLogits, k);
+  const topCount = Math.max(0, Math.min(topK, vocabSize));
+  const order = topIndices(lastLogits, topCount);
   const topNext = order.map((id) => ({ id, prob: Math.exp(lastLogits[id] - lse) }));
   return { topNext, perplexity, tokenLogProbs };
 }

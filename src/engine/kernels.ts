@@ -98,11 +98,19 @@ export function matmul(a: Tensor, b: Tensor, op = 'matmul'): Tensor {
  */
 export function matmulInto(A: Float32Array, B: Float32Array, out: Float32Array, m: number, k: number, n: number): void {
   if (m <= 0 || n <= 0 || k <= 0) return;
-  if (A.length >= m * k && B.length >= k * n && out.length >= m * n) {
-    const wasm = wasmFor(m * k * n);
-    if (wasm && wasm.run(A, B, out, m, k, n, GEMM_ACCUMULATE)) return;
-  }
+  checkBuffers('matmulInto', A, B, out, m, k, n, [k, n]);
+  const wasm = wasmFor(m * k * n);
+  if (wasm && wasm.run(A, B, out, m, k, n, GEMM_ACCUMULATE)) return;
   matmulIntoJs(A, B, out, m, k, n);
+}
+
+/** Raw-array kernels read past short buffers as NaN; say which buffer is short instead. */
+function checkBuffers(op: string, A: Float32Array, B: Float32Array, out: Float32Array, m: number, k: number, n: number, bShape: [number, number]): void {
+  const problems: string[] = [];
+  if (A.length < m * k) problems.push(`A holds ${A.length} values, [${m}, ${k}] needs ${m * k}`);
+  if (B.length < bShape[0] * bShape[1]) problems.push(`B holds ${B.length} values, [${bShape[0]}, ${bShape[1]}] needs ${bShape[0] * bShape[1]}`);
+  if (out.length < m * n) problems.push(`out holds ${out.length} values, [${m}, ${n}] needs ${m * n}`);
+  if (problems.length) throw new ShapeError(op, problems.join('; '));
 }
 
 /**
@@ -165,10 +173,9 @@ export function matmulTransposedInto(
     out.fill(0, 0, m * n);
     return;
   }
-  if (A.length >= m * k && B.length >= n * k && out.length >= m * n) {
-    const wasm = wasmFor(m * k * n);
-    if (wasm && wasm.run(A, B, out, m, k, n, GEMM_B_TRANSPOSED | (lowerOnly ? GEMM_LOWER_ONLY : 0))) return;
-  }
+  checkBuffers('matmulTransposedInto', A, B, out, m, k, n, [n, k]);
+  const wasm = wasmFor(m * k * n);
+  if (wasm && wasm.run(A, B, out, m, k, n, GEMM_B_TRANSPOSED | (lowerOnly ? GEMM_LOWER_ONLY : 0))) return;
   for (let i = 0; i < m; i++) {
     const cols = lowerOnly ? Math.min(n, i + 1) : n;
     for (let j = 0; j < cols; j++) out[i * n + j] = dot(A, i * k, B, j * k, k);

@@ -1,7 +1,7 @@
 // UTF-8 helpers for byte-level BPE. Bytes are held in "byte strings": one char (code 0–255) per byte,
 // which makes cheap Map keys and slices without allocating typed arrays per lookup.
 
-import { byteLabel, visibleWhitespace } from './display';
+import { byteLabel, visibleControls, visibleWhitespace } from './display';
 
 const REPLACEMENT_CHARACTER_BYTES = '\xEF\xBF\xBD';
 
@@ -108,7 +108,7 @@ export function displayUtf8Bytes(bytes: string): string {
       label += byteLabel(bytes.charCodeAt(index));
       index++;
     } else {
-      label += visibleWhitespace(decodeSequence(bytes, index, length));
+      label += visibleControls(visibleWhitespace(decodeSequence(bytes, index, length)));
       index += length;
     }
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { add, addBiasInPlace, dot, geluInPlace, layerNorm, matmul, matmulTransposed, softmax, softmaxRowInPlace } from '../../../src/engine/kernels';
+import { add, addBiasInPlace, dot, geluInPlace, layerNorm, matmul, matmulInto, matmulTransposed, matmulTransposedInto, softmax, softmaxRowInPlace } from '../../../src/engine/kernels';
 import { ShapeError, tensor } from '../../../src/engine/tensor';
 import { assertClose } from '../helpers';
 
@@ -44,6 +44,8 @@ describe('kernels', () => {
       });
       assert.throws(() => matmulTransposed(tensor([2, 3]), tensor([2, 4])), /matmulTransposed: .*\[2, 3\].*\[2, 4\]/);
       assert.throws(() => matmul(tensor([6]), tensor([6, 1])), /matmul: left operand must be 2-D, got \[6\]/);
+      assert.throws(() => matmulInto(new Float32Array(3), new Float32Array(4), new Float32Array(4), 2, 2, 2), /matmulInto: A holds 3 values, \[2, 2\] needs 4/);
+      assert.throws(() => matmulTransposedInto(new Float32Array(4), new Float32Array(4), new Float32Array(2), 2, 2, 2), /matmulTransposedInto: out holds 2 values, \[2, 2\] needs 4/);
     });
 
     it('dot handles lengths that are not multiples of 4', () => {

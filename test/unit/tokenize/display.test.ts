@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { byteLabel, displayText, replaceLoneSurrogates, visibleWhitespace } from '../../../src/tokenize/display';
+import { byteLabel, displayText, replaceLoneSurrogates, visibleControls, visibleWhitespace } from '../../../src/tokenize/display';
 import { byteStringToBytes, displayUtf8Bytes, utf8ByteString } from '../../../src/tokenize/utf8';
 
 describe('token display', () => {
@@ -48,11 +48,33 @@ describe('token display', () => {
     );
   });
 
-  it('displayUtf8Bytes of a well-formed encoding is the text with visible whitespace', () => {
+  it('displayUtf8Bytes of a well-formed encoding is the text with visible whitespace and controls', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), (text) => {
-        assert.equal(displayUtf8Bytes(utf8ByteString(text)), visibleWhitespace(text));
+        assert.equal(displayUtf8Bytes(utf8ByteString(text)), visibleControls(visibleWhitespace(text)));
       }),
     );
+  });
+});
+
+describe('display: invisible and direction-changing characters', () => {
+  it('shows bidi overrides, zero-width and control characters as code points, so labels cannot reorder numbers', () => {
+    assert.equal(displayText('a\u202Eb'), 'a<U+202E>b');
+    assert.equal(displayText('x\u200By'), 'x<U+200B>y');
+    assert.equal(displayText('\u0007'), '<U+0007>');
+    assert.equal(displayText('\uFEFFhi'), '<U+FEFF>hi');
+    assert.equal(displayText(' \t\n'), '·→↵', 'whitespace keeps its own symbols');
+    assert.equal(displayText('é 日本'), 'é·日本', 'ordinary text is untouched');
+  });
+});
+
+describe('display: token labels', () => {
+  it('a right-to-left override in the text is shown, not obeyed, by every tokenizer', async () => {
+    const { createTokenizer } = await import('../../../src/tokenize');
+    for (const name of ['gpt2', 'word', 'char'] as const) {
+      const labels = createTokenizer(name).encode('x\u202Ey 0.412').map((t) => t.text).join('');
+      assert.ok(!labels.includes('\u202E'), `${name}: ${labels}`);
+    }
+    assert.ok(createTokenizer('char').encode('\u202E')[0].text === '<U+202E>');
   });
 });

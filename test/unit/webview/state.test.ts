@@ -294,6 +294,16 @@ describe('webview controller', () => {
     assert.deepEqual(again.map((m) => m.layer), [1], 'the dropped layer request is made again');
   });
 
+  it('keeps cached traces within half the byte budget, newest first', () => {
+    const r = engineResult({ layers: 2 });
+    const one = r.trace(0, 0).steps.reduce((sum, step) => sum + step.data.byteLength, 0);
+    const { transport, controller } = started(undefined, { maxCacheBytes: one * 4, maxTraces: 10 });
+    transport.send({ type: 'result', summary: r.summary, layer: r.layers[0] });
+    for (const [layer, head] of [[0, 0], [0, 1], [1, 0]] as const) transport.send({ type: 'trace', trace: r.trace(layer, head) });
+    const kept = [...controller.state.traces.values()].map((t) => `${t.layer}:${t.head}`);
+    assert.deepEqual(kept, ['0:1', '1:0'], 'two traces fit in half of a four-trace budget; the oldest went');
+  });
+
   it('keeps the layer cache within its budget, never dropping the shown layer', () => {
     const r = engineResult({ layers: 4 });
     const bytes = r.layers[0].weights.byteLength * 2;
