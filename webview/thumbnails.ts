@@ -47,6 +47,7 @@ export class ThumbnailGrid {
   constructor(private readonly onSelect: (layer: number, head: HeadChoice) => void) {
     ({ canvas: this.canvas, ctx: this.ctx } = focusableCanvas('thumbs-canvas', 'head overview'));
     this.element = h('div', { class: 'thumbs' }, [this.canvas]);
+    this.watchPixelDensity();
     this.canvas.addEventListener('mousemove', (e) => {
       const hit = this.hitAt(e);
       const changed = hit?.layer !== this.hover?.layer || hit?.col !== this.hover?.col;
@@ -84,9 +85,21 @@ export class ThumbnailGrid {
     else this.schedule();
   }
 
+  private relayoutDpr = 0;
+
+  /** A pixel-density change (another monitor, browser zoom) fires no resize: redraw on it. */
+  private watchPixelDensity(): void {
+    const query = window.matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`);
+    query.addEventListener('change', () => {
+      this.schedule();
+      this.watchPixelDensity();
+    }, { once: true });
+  }
+
   private relayout(): void {
     const input = this.input;
     if (!input) return;
+    this.relayoutDpr = window.devicePixelRatio || 1;
     const { layers, heads } = input.summary.model;
     const cols = heads + 1;
     const avail = Math.max(200, this.element.clientWidth);
@@ -137,6 +150,8 @@ export class ThumbnailGrid {
     const input = this.input;
     const layout = this.layout;
     if (!input || !layout) return;
+    // Moved to a screen with another pixel density: size the backing store for it first.
+    if ((window.devicePixelRatio || 1) !== this.relayoutDpr) return this.relayout();
     if (!this.sheet || this.sheetFor?.summary !== input.summary || this.sheetFor.lut !== input.lut) {
       this.sheet = this.buildSheet(input);
       this.sheetFor = { summary: input.summary, lut: input.lut };
