@@ -128,22 +128,6 @@ export function colorize(
   }
 }
 
-/** Block-mean downsampling of one [n, n] matrix to side × side (the same rule as the host's thumbnails). */
-export function downsample(values: Float32Array, n: number, side: number): Float32Array {
-  const s = Math.max(1, Math.min(side, n));
-  const out = new Float32Array(s * s);
-  for (let bi = 0; bi < s; bi++) {
-    const i0 = Math.floor((bi * n) / s), i1 = Math.floor(((bi + 1) * n) / s);
-    for (let bj = 0; bj < s; bj++) {
-      const j0 = Math.floor((bj * n) / s), j1 = Math.floor(((bj + 1) * n) / s);
-      let sum = 0;
-      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) sum += values[i * n + j];
-      out[bi * s + bj] = sum / ((i1 - i0) * (j1 - j0));
-    }
-  }
-  return out;
-}
-
 /** Fully masked blocks of a causal model's thumbnail (every key after every query of the block). */
 export function maskedBlocks(n: number, side: number): Uint8Array {
   const s = Math.min(side, n);

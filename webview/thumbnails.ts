@@ -26,12 +26,6 @@ interface Layout {
   readonly rows: number;
 }
 
-/** Side of the thumbnails actually sent (the host sends min(THUMBNAIL_SIZE, n)). */
-export function thumbSide(summary: InspectionSummary): number {
-  const count = summary.model.layers * summary.model.heads;
-  return count > 0 ? Math.round(Math.sqrt(summary.thumbnails.data.length / count)) : 0;
-}
-
 export class ThumbnailGrid {
   readonly element: HTMLDivElement;
   private readonly canvas: HTMLCanvasElement;
@@ -121,7 +115,7 @@ export class ThumbnailGrid {
     const { summary, lut } = input;
     const { layers, heads } = summary.model;
     const n = summary.tokens.length;
-    const side = thumbSide(summary);
+    const side = summary.thumbnails.side;
     const data = summary.thumbnails.data;
     const cols = heads + 1;
     const sheet = document.createElement('canvas');
@@ -159,7 +153,7 @@ export class ThumbnailGrid {
     const { theme } = input;
     const { thumb, cols, rows } = layout;
     const heads = cols - 1;
-    const side = thumbSide(input.summary);
+    const side = input.summary.thumbnails.side;
     const dpr = window.devicePixelRatio || 1;
     const ctx = this.ctx;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);

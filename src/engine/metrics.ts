@@ -58,17 +58,3 @@ export function headMetrics(attnWeights: Tensor): HeadMetrics[] {
   }
   return out;
 }
-
-/** Mean over heads: [heads, n, n] → [n, n]. */
-export function meanOverHeads(attnWeights: Tensor): Tensor {
-  expectShape('meanOverHeads', 'attention weights', attnWeights, [-1, -1, -1]);
-  const [heads, n, m] = attnWeights.shape;
-  const out = new Float32Array(n * m);
-  const size = n * m;
-  for (let h = 0; h < heads; h++) {
-    const base = h * size;
-    for (let idx = 0; idx < size; idx++) out[idx] += attnWeights.data[base + idx];
-  }
-  for (let idx = 0; idx < size; idx++) out[idx] /= heads;
-  return { shape: [n, m], data: out }; // [n, n]
-}

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { thumbnail } from '../../../src/protocol';
 import { contentSize, effectiveCell, END_PAD, fitCell, hitTest, MAX_FIT_CELL, moveCell, scrollToReveal, visibleRange, zoomAround, type Geometry } from '../../../webview/geometry';
-import { colorTop, downsample, maskedBlocks, maxFinite, meanMask, meanOverHeads } from '../../../webview/matrix';
+import { colorTop, maskedBlocks, maxFinite, meanMask, meanOverHeads } from '../../../webview/matrix';
 import { isExplainableStep, matrixDims, stepAxes } from '../../../webview/traceModel';
 
 const g: Geometry = { n: 10, cell: 20, rowLabelW: 80, colLabelH: 60 };
@@ -108,12 +107,6 @@ describe('webview matrices', () => {
       if (w[i] > top) above++;
     }
     assert.ok(above / count <= 0.006, `${above} of ${count} cells above the top`);
-  });
-
-  it('downsampling matches the host’s thumbnails', () => {
-    const n = 50;
-    const w = Float32Array.from({ length: n * n }, (_, i) => (i * 7919) % 101 / 101);
-    assert.deepEqual([...downsample(w, n, 16)], [...thumbnail(w, 1, n, 16)]);
   });
 
   it('marks fully masked thumbnail blocks of a causal model', () => {
