@@ -4,6 +4,7 @@
  * Float32Array (structured clone), never as JSON number lists.
  */
 import type { StepId } from './engine/attention';
+import type { Truncation } from './engine/limits';
 import type { HeadMetrics } from './engine/metrics';
 import type { TokenizerName } from './tokenize/types';
 
@@ -60,6 +61,8 @@ export interface InspectionSummary {
   /** User-facing notes, e.g. that the current line was used or that the selection was cut. */
   readonly notes: readonly string[];
   readonly model: ModelView;
+  /** Set when the input was cut to a limit (the notes say so in words). */
+  readonly truncation: Truncation | null;
   readonly metrics: readonly (readonly HeadMetrics[])[]; // [layer][head]
   readonly topNext: readonly NextTokenView[];
   readonly perplexity: number | null;

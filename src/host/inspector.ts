@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { EXTENSION_LIMIT_NAMES, truncationNote } from '../present/limits';
 import type { HostMessage, InspectionSummary, LayerData, WebviewMessage } from '../protocol';
 import { AttentionHighlights } from './decorations';
 import { CancelledError, EngineClient, EngineUserError } from './engineClient';
@@ -203,8 +204,9 @@ export class Inspector implements vscode.Disposable {
         resultId,
         source: { uri: doc.uri.toString(), fileName: basename(doc.fileName), startOffset, endOffset: startOffset + text.length, startLine: doc.positionAt(startOffset).line },
         tokens: payload.tokens,
-        notes: [...notes, ...payload.notes],
+        notes: payload.truncation ? [...notes, truncationNote(payload.truncation, EXTENSION_LIMIT_NAMES, 'selection')] : notes,
         model: payload.model,
+        truncation: payload.truncation,
         metrics: payload.metrics,
         topNext: payload.topNext,
         perplexity: payload.perplexity,
@@ -219,8 +221,7 @@ export class Inspector implements vscode.Disposable {
       void this.context.workspaceState.update(LAST_REQUEST_KEY, { uri: summary.source.uri, startOffset, endOffset: summary.source.endOffset } satisfies SourceRequest);
       this.broadcast({ type: 'result', summary, layer: payload.firstLayer });
       // A cut input changes what the numbers mean: say so outside the panel too.
-      const cut = payload.notes.find((note) => note.includes('only the first'));
-      if (cut && loud) void vscode.window.showWarningMessage(`Attention Inspector: ${cut}`);
+      if (payload.truncation && loud) void vscode.window.showWarningMessage(`Attention Inspector: ${summary.notes[summary.notes.length - 1]}`);
       this.log.info(`Inspected ${summary.tokens.length} tokens of ${summary.source.fileName} with ${summary.model.label} in ${summary.elapsedMs} ms (${payload.backend}).`);
       return summary;
     } catch (error) {

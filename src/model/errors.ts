@@ -1,3 +1,5 @@
+import { UserError } from '../errors';
+
 /** Where a model-file problem was found; every field is optional because not every error has all three. */
 export interface ModelFileErrorContext {
   /** The file being read, when the error came from disk. */
@@ -12,7 +14,7 @@ export interface ModelFileErrorContext {
  * shapes, bad config values. The message is complete on its own ("<file>: tensor "<name>": <problem>") so
  * callers can show it verbatim; `tensorName` and `filePath` are also kept for programmatic use.
  */
-export class ModelFileError extends Error {
+export class ModelFileError extends UserError {
   readonly filePath?: string;
   readonly tensorName?: string;
   /** The problem alone, without file or tensor prefix. */

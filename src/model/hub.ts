@@ -21,6 +21,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseGpt2Config } from './gpt2Checkpoint';
 import { parseSafetensorsHeader, readHeaderLength } from './safetensors';
+import { UserError } from '../errors';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 /** No bytes for this long (while connecting, waiting for headers or streaming the body) fails the download. */
@@ -93,7 +94,7 @@ export type HubErrorKind =
   | 'disk';
 
 /** Every download failure except cancellation; `message` is one line meant to be shown as it is. */
-export class HubError extends Error {
+export class HubError extends UserError {
   readonly kind: HubErrorKind;
   /** The HTTP status, for errors that came from one. */
   readonly status?: number;

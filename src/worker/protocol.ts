@@ -1,4 +1,5 @@
 /** Messages between the extension host and the engine's worker thread (no vscode, no DOM). */
+import type { Truncation } from '../engine/limits';
 import type { RandomModelConfig } from '../engine/random';
 import type { InspectionSummary, LayerData, ModelView, TokenView, TraceStepView } from '../protocol';
 import type { TokenizerName } from '../tokenize/types';
@@ -22,12 +23,12 @@ export type WorkerRequest =
   | { readonly type: 'trace'; readonly id: number; readonly resultId: number; readonly layer: number; readonly head: number }
   | { readonly type: 'export'; readonly id: number; readonly resultId: number; readonly format: 'json' | 'csv'; readonly path: string };
 
-/** The summary the host turns into an InspectionSummary (it adds the source location and notes of its own). */
+/** The summary the host turns into an InspectionSummary (it adds the source location and its notes). */
 export interface InspectedPayload {
   readonly tokens: readonly TokenView[];
-  readonly totalTokens: number;
   readonly model: ModelView;
-  readonly notes: readonly string[];
+  /** Set when the input was cut to a limit; the host words it. */
+  readonly truncation: Truncation | null;
   readonly metrics: InspectionSummary['metrics'];
   readonly topNext: InspectionSummary['topNext'];
   readonly perplexity: number | null;

@@ -3,6 +3,7 @@
  * holding every layer's [heads, n, n] matrices (a GPT-2 layer is recomputed from its input instead).
  */
 import { multiHeadAttention, type AttentionResult } from '../engine/attention';
+import type { LimitReason } from '../engine/limits';
 import { gpt2Forward, gpt2LayerAttention } from '../engine/gpt2';
 import { headMetrics, type HeadMetrics } from '../engine/metrics';
 import { randomMhaWeights, randomModelInput, validateRandomConfig, type RandomModelConfig } from '../engine/random';
@@ -123,7 +124,6 @@ function tokenView(t: Token) {
 /** Tokenises, cuts to the limits, runs the model, and keeps what later requests need. */
 export async function runInspection(resultId: number, job: InspectJob, ctx: RunContext): Promise<{ session: InspectionSession; payload: InspectedPayload }> {
   const started = performance.now();
-  const notes: string[] = [];
   // GPT-2 reads GPT-2 ids whatever the tokenizer setting says (the setting's description says so).
   const tokenizerName = job.model.kind === 'gpt2' ? 'gpt2' : job.tokenizer;
   const tokenizer = createTokenizer(tokenizerName);
@@ -139,17 +139,15 @@ export async function runInspection(resultId: number, job: InspectJob, ctx: RunC
     if (ctx.isCancelled()) throw new JobCancelledError();
   }
   const heads = job.model.kind === 'gpt2' ? gpt2!.config.nHead : job.model.config.heads;
-  const limits: [number, string][] = [
-    [job.maxTokens, 'attentionInspector.maxTokens'],
-    [gpt2 ? gpt2.config.nPositions : Infinity, "the model's n_positions"],
-    [Math.floor(Math.sqrt(MAX_ATTENTION_CELLS / heads)), `the memory one layer of ${heads} heads may use`],
+  const limits: [number, LimitReason][] = [
+    [job.maxTokens, 'maxTokens'],
+    [gpt2 ? gpt2.config.nPositions : Infinity, 'nPositions'],
+    [Math.floor(Math.sqrt(MAX_ATTENTION_CELLS / heads)), 'memory'],
   ];
   const [, why] = limits.reduce((a, b) => (b[0] < a[0] ? b : a));
   const limit = Math.min(...limits.map(([l]) => l));
   const tokens = allTokens.length > limit ? allTokens.slice(0, limit) : allTokens;
-  if (tokens.length < allTokens.length) {
-    notes.push(`The selection has ${allTokens.length} tokens; only the first ${tokens.length} were inspected (${why}).`);
-  }
+  const truncation = tokens.length < allTokens.length ? { totalTokens: allTokens.length, keptTokens: tokens.length, reason: why } : null;
   const ids = tokens.map((t) => t.id);
   const n = tokens.length;
   const { model, metrics, topNext, perplexity, thumbnails, backing, first } =
@@ -159,9 +157,8 @@ export async function runInspection(resultId: number, job: InspectJob, ctx: RunC
     session,
     payload: {
       tokens: tokens.map(tokenView),
-      totalTokens: allTokens.length,
       model,
-      notes,
+      truncation,
       metrics,
       topNext,
       perplexity,

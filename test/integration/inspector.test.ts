@@ -124,6 +124,7 @@ describe('Inspect Selection in a real extension host', function () {
     await setSetting('maxTokens', 5);
     summary = (await inspect())!;
     assert.equal(summary.tokens.length, 5);
+    assert.deepEqual(summary.truncation, { totalTokens: 'Attention lets every token look at every other token and decide what matters.'.length, keptTokens: 5, reason: 'maxTokens' });
     assert.ok(summary.notes.some((n) => /only the first 5/.test(n)), summary.notes.join(' | '));
 
     await setSetting('maxTokens', undefined);

@@ -85,6 +85,7 @@ export function engineResult(opts: { n?: number; layers?: number; dModel?: numbe
     tokens: ids.map((id, i) => ({ id, text: words[i % words.length], start: i, end: i + 1 })),
     notes: [],
     model: { kind: 'random', label: 'test', layers: layerCount, heads, dModel, headDim: dModel / heads, causal, tokenizer: 'word' },
+    truncation: null,
     metrics: results.map((r) => headMetrics(r.attnWeights)),
     topNext: [],
     perplexity: null,
