@@ -607,6 +607,29 @@ def check_outputs():
     return lines
 
 
+def check_cli_exports():
+    """Runs the CLI's binary exports on the tiny GPT-2 and reads them back with numpy (scripts/check_binary_export.py)."""
+    import subprocess
+    import tempfile
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import check_binary_export
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cli = os.path.join(root, "dist", "cli.js")
+    if not os.path.exists(cli):
+        raise SystemExit("dist/cli.js is missing: run `npm run build` first (npm run fixtures does)")
+    with tempfile.TemporaryDirectory() as tmp:
+        text = "def add(a, b):\n    return a + b\n"
+        common = ["node", cli, "inspect", "--text", text, "--model", os.path.join(OUT, "gpt2-tiny")]
+        subprocess.run(common + ["--format", "npy", "--out", os.path.join(tmp, "npy")], check=True)
+        subprocess.run(common + ["--format", "safetensors", "--out", os.path.join(tmp, "all.safetensors"), "--layers", "1", "--heads", "0,2-3"], check=True)
+        code = check_binary_export.main(["--npy", os.path.join(tmp, "npy"), "--safetensors", os.path.join(tmp, "all.safetensors")])
+        if code:
+            raise SystemExit("the CLI's binary exports failed the numpy check")
+    return ["cli exports: npy and safetensors read back with numpy"]
+
+
 def main():
     if sys.byteorder != "little":
         raise SystemExit("this generator assumes a little-endian host")
@@ -616,6 +639,7 @@ def main():
     summary += gen_gpt2()
     summary += gen_dtypes()
     summary += check_outputs()
+    summary += check_cli_exports()
     print("torch %s, numpy %s" % (torch.__version__, np.__version__))
     print("\n".join(summary))
 

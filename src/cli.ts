@@ -1,21 +1,27 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { basename, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { errorKind, UserError } from './errors';
 import { multiHeadAttention } from './engine/attention';
-import { inspectTokens, type InspectModel } from './engine/inspect';
-import { DEFAULT_RANDOM_MODEL, validateRandomConfig, type RandomModelConfig } from './engine/random';
-import { inspectionCsv, inspectionJson, inspectionSource, jsonHeads, json2d } from './export/format';
+import { DEFAULT_RANDOM_MODEL } from './engine/random';
+import { parseIndexSpec, writeNpy, writeSafetensors } from './export/binary';
+import { inspectionCsv, inspectionJson, inspectionSidecar, jsonHeads, json2d, type ExportProvenance } from './export/format';
 import { writeChunks, writeChunksToFile } from './export/write';
 import { loadGpt2Folder, loadMhaStateDict, parseSafetensors } from './model';
-import { createTokenizer, isTokenizerName, TOKENIZER_NAMES } from './tokenize';
-import { isUserError } from './userError';
+import { loadModel, tokenizerFor, type ModelSpec } from './pipeline/model';
+import { DEFAULT_MAX_TOKENS, runPipeline, type PipelineInput } from './pipeline/run';
+import { CLI_LIMIT_NAMES, formatBytes, truncationNote } from './present/limits';
+import { isTokenizerName, TOKENIZER_NAMES, type TokenizerName } from './tokenize';
 
 const USAGE = `Usage:
   attention-inspector mha --x X.safetensors --weights W.safetensors --heads H [--causal] [--out FILE]
-  attention-inspector inspect (--text T | --file F) [--model DIR | --random [--d-model D] [--heads H] [--seed S] [--causal]]
-                              [--tokenizer gpt2|word|char] [--out FILE] [--format json|csv]`;
+  attention-inspector inspect (--text T | --file F | --ids 1,2,3) [--model DIR | --random [--d-model D] [--heads H] [--seed S] [--causal]]
+                              [--tokenizer gpt2|word|char] [--max-tokens N (default ${DEFAULT_MAX_TOKENS})] [--memory-limit SIZE] [--top-k K]
+                              [--format json|csv] [--out FILE]
+                              [--format npy --out FOLDER | --format safetensors --out FILE] [--layers 0,2-4] [--heads 0,5 (with --model)]`;
 
 /** A problem with the user's arguments or files: exit code 2 and one line on stderr. */
-class UsageError extends Error {}
+class UsageError extends UserError {}
 
 type Chunks = Iterable<string>;
 
@@ -37,6 +43,15 @@ function readFileOrFail(path: string, what: string): Uint8Array {
   return readFileSync(path);
 }
 
+/** node:util parseArgs, whose complaints (an unknown option, a missing value) are the user's to fix. */
+function parseOptions<T extends ParseArgsConfig['options']>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 function intOption(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value.trim())) throw new UsageError(`--${name} must be a non-negative integer, got "${value}"`);
@@ -44,16 +59,12 @@ function intOption(value: string | undefined, name: string, fallback: number): n
 }
 
 async function runMha(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      x: { type: 'string' },
-      weights: { type: 'string' },
-      heads: { type: 'string' },
-      causal: { type: 'boolean', default: false },
-      out: { type: 'string' },
-    },
-    strict: true,
+  const { values } = parseOptions(args, {
+    x: { type: 'string' },
+    weights: { type: 'string' },
+    heads: { type: 'string' },
+    causal: { type: 'boolean', default: false },
+    out: { type: 'string' },
   });
   if (!values.x) throw new UsageError('mha needs --x X.safetensors');
   if (!values.weights) throw new UsageError('mha needs --weights W.safetensors');
@@ -64,6 +75,7 @@ async function runMha(args: string[]): Promise<void> {
   if (!x) throw new UsageError(`${values.x} has no tensor named "x" (found: ${[...xTensors.keys()].join(', ') || 'none'})`);
   if (x.shape.length !== 2) throw new UsageError(`tensor "x" in ${values.x} must be [n, d], got [${x.shape.join(', ')}]`);
   const weights = loadMhaStateDict(parseSafetensors(readFileOrFail(values.weights, '--weights')), heads);
+  if (x.shape[1] !== weights.dModel) throw new UsageError(`tensor "x" in ${values.x} has ${x.shape[1]} columns, but the weights expect d_model ${weights.dModel}`);
   const result = multiHeadAttention(x, weights, { causal: values.causal });
   await emit(
     (function* () {
@@ -79,66 +91,125 @@ async function runMha(args: string[]): Promise<void> {
   );
 }
 
-async function runInspect(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      text: { type: 'string' },
-      file: { type: 'string' },
-      model: { type: 'string' },
-      random: { type: 'boolean', default: false },
-      'd-model': { type: 'string' },
-      heads: { type: 'string' },
-      seed: { type: 'string' },
-      causal: { type: 'boolean', default: false },
-      tokenizer: { type: 'string' },
-      out: { type: 'string' },
-      format: { type: 'string', default: 'json' },
-      'top-k': { type: 'string' },
-    },
-    strict: true,
-  });
-  if ((values.text === undefined) === (values.file === undefined)) throw new UsageError('inspect needs exactly one of --text T or --file F');
-  if (values.model && values.random) throw new UsageError('--model and --random cannot be used together');
-  if (values.format !== 'json' && values.format !== 'csv') throw new UsageError(`--format must be json or csv, got "${values.format}"`);
-  if (values.model && (values['d-model'] || values.heads || values.seed || values.causal)) {
-    throw new UsageError('--d-model, --heads, --seed and --causal apply to --random only; a checkpoint brings its own');
-  }
-  const text = values.text ?? new TextDecoder('utf-8').decode(readFileOrFail(values.file!, '--file'));
-  const tokenizerName = values.tokenizer ?? (values.model ? 'gpt2' : 'word');
-  if (!isTokenizerName(tokenizerName)) throw new UsageError(`--tokenizer must be ${TOKENIZER_NAMES.join(', ').replace(/, (\w+)$/, ' or $1')}, got "${tokenizerName}"`);
-  if (values.model && tokenizerName !== 'gpt2') throw new UsageError('a GPT-2 checkpoint needs --tokenizer gpt2 (its vocabulary ids)');
-  const tokenizer = createTokenizer(tokenizerName);
-  const tokens = tokenizer.encode(text);
-  if (tokens.length === 0) throw new UsageError('the text is empty: there are no tokens to inspect');
+/** "512M", "4G", "1.5GB" or plain bytes → bytes. */
+function sizeOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(value);
+  if (!m) throw new UsageError(`--${name} must be a size such as 2G or 512M, got "${value}"`);
+  const bytes = Number(m[1]) * 1024 ** ' kmgt'.indexOf(m[2].toLowerCase() || ' ');
+  if (!(bytes >= 1)) throw new UsageError(`--${name} must be at least 1 byte, got "${value}"`);
+  return bytes;
+}
 
-  let model: InspectModel;
-  let modelInfo: Record<string, unknown>;
-  if (values.model) {
-    const weights = await loadGpt2Folder(values.model);
-    model = { kind: 'gpt2', weights };
-    const c = weights.config;
-    modelInfo = { kind: 'gpt2', path: values.model, layers: c.nLayer, heads: c.nHead, dModel: c.nEmbd, nPositions: c.nPositions, vocabSize: c.vocabSize };
-  } else {
-    const config: RandomModelConfig = {
-      dModel: intOption(values['d-model'], 'd-model', DEFAULT_RANDOM_MODEL.dModel),
-      heads: intOption(values.heads, 'heads', DEFAULT_RANDOM_MODEL.heads),
-      seed: intOption(values.seed, 'seed', DEFAULT_RANDOM_MODEL.seed),
-      causal: values.causal,
-    };
-    validateRandomConfig(config);
-    model = { kind: 'random', config };
-    modelInfo = { kind: 'random', ...config, tokenizer: tokenizerName };
+function idsOption(value: string): number[] {
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.some((p) => !/^\d+$/.test(p))) throw new UsageError(`--ids must be comma-separated non-negative integers such as 464,3797,3332, got "${value}"`);
+  return parts.map(Number);
+}
+
+const FORMATS = ['json', 'csv', 'npy', 'safetensors'] as const;
+/** Most attention cells (layers × heads × n²) written as JSON or CSV, about 400 MB of JSON. */
+export const MAX_TEXT_CELLS = 1 << 24;
+type Format = (typeof FORMATS)[number];
+
+async function runInspect(args: string[]): Promise<void> {
+  const { values } = parseOptions(args, {
+    text: { type: 'string' },
+    file: { type: 'string' },
+    ids: { type: 'string' },
+    model: { type: 'string' },
+    random: { type: 'boolean', default: false },
+    'd-model': { type: 'string' },
+    heads: { type: 'string' },
+    seed: { type: 'string' },
+    causal: { type: 'boolean', default: false },
+    tokenizer: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    'memory-limit': { type: 'string' },
+    out: { type: 'string' },
+    format: { type: 'string', default: 'json' },
+    layers: { type: 'string' },
+    'top-k': { type: 'string' },
+  });
+  const inputs = [values.text, values.file, values.ids].filter((v) => v !== undefined).length;
+  if (inputs !== 1) throw new UsageError('inspect needs exactly one of --text T, --file F or --ids 1,2,3');
+  if (values.model && values.random) throw new UsageError('--model and --random cannot be used together');
+  const format = values.format as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be json, csv, npy or safetensors, got "${values.format}"`);
+  const binary = format === 'npy' || format === 'safetensors';
+  if (binary && !values.out) throw new UsageError(`--format ${format} writes files: give --out ${format === 'npy' ? 'FOLDER' : 'FILE.safetensors'}`);
+  if (!binary && values.layers !== undefined) throw new UsageError('--layers selects what --format npy or safetensors writes');
+  if (values.model && (values['d-model'] || values.seed || values.causal)) {
+    throw new UsageError('--d-model, --seed and --causal apply to --random only; a checkpoint brings its own');
   }
+  // --heads is the random model's head count, or with --model and a binary format, the heads to write.
+  if (values.model && values.heads !== undefined && !binary) throw new UsageError('--heads with --model selects what --format npy or safetensors writes');
+  if (values.tokenizer !== undefined && !isTokenizerName(values.tokenizer)) {
+    throw new UsageError(`--tokenizer must be ${TOKENIZER_NAMES.join(', ').replace(/, (\w+)$/, ' or $1')}, got "${values.tokenizer}"`);
+  }
+  const maxTokens = intOption(values['max-tokens'], 'max-tokens', DEFAULT_MAX_TOKENS);
+  if (maxTokens < 1) throw new UsageError('--max-tokens must be at least 1');
+  const memoryBudget = sizeOption(values['memory-limit'], 'memory-limit');
+  const input: PipelineInput =
+    values.ids !== undefined ? { ids: idsOption(values.ids) } : { text: values.text ?? new TextDecoder('utf-8').decode(readFileOrFail(values.file!, '--file')) };
+
+  let spec: ModelSpec;
+  if (values.model) {
+    spec = { kind: 'gpt2', folder: values.model, label: basename(resolve(values.model)) };
+    tokenizerFor(spec, values.tokenizer as TokenizerName | undefined);
+  } else {
+    spec = {
+      kind: 'random',
+      config: {
+        dModel: intOption(values['d-model'], 'd-model', DEFAULT_RANDOM_MODEL.dModel),
+        heads: intOption(values.heads, 'heads', DEFAULT_RANDOM_MODEL.heads),
+        seed: intOption(values.seed, 'seed', DEFAULT_RANDOM_MODEL.seed),
+        causal: values.causal,
+      },
+      tokenizer: (values.tokenizer as TokenizerName | undefined) ?? 'word',
+    };
+  }
+  const loaded = await loadModel(spec, loadGpt2Folder);
   const topK = intOption(values['top-k'], 'top-k', 10);
-  const inspection = inspectTokens(
-    tokens.map((t) => t.id),
-    model,
-    { topK },
-  );
-  const source = inspectionSource(inspection);
-  const chunks = values.format === 'csv' ? inspectionCsv(source, tokens) : inspectionJson(source, { tokens, decodeId: tokenizer.decodeId?.bind(tokenizer) }, modelInfo);
-  await emit(chunks, values.out);
+  const { layers, heads } = loaded.info;
+  // Text formats spend ~12 bytes a number: past this they take minutes and gigabytes, where npy takes 4.
+  const refuseHugeText = (n: number) => {
+    const cells = layers * heads * n * n;
+    if (binary || cells <= MAX_TEXT_CELLS) return;
+    throw new UsageError(
+      `--format ${format} would write about ${formatBytes(cells * 2 * (format === 'csv' ? 40 : 12))} (${layers} layers × ${heads} heads × ${n}² weights and scores); ` +
+        'use --format npy or safetensors (with --layers and --heads to choose), or fewer tokens with --max-tokens',
+    );
+  };
+  const result = runPipeline(input, loaded, { maxTokens, memoryBudget, topK, beforeRun: refuseHugeText });
+  if (result.truncation) process.stderr.write(`attention-inspector: warning: ${truncationNote(result.truncation, CLI_LIMIT_NAMES)}\n`);
+  const provenance: ExportProvenance = { ...(values.file === undefined ? {} : { file: resolve(values.file) }), tool: 'attention-inspector CLI' };
+  if (!binary) {
+    await emit(format === 'csv' ? inspectionCsv(result) : inspectionJson(result, provenance), values.out);
+    return;
+  }
+  const { inspection } = result;
+  const selection = {
+    layers: parseIndexSpec(values.layers ?? 'all', inspection.layers, 'layer'),
+    heads: parseIndexSpec(values.model ? (values.heads ?? 'all') : 'all', inspection.heads, 'head'),
+  };
+  const source = {
+    n: inspection.n,
+    layers: inspection.layers,
+    heads: inspection.heads,
+    layer: (index: number) => {
+      const a = inspection.layer(index);
+      return { weights: a.attnWeights.data, scores: a.attnScores.data };
+    },
+  };
+  const sidecar = inspectionSidecar(result, provenance);
+  try {
+    if (format === 'npy') await writeNpy(values.out!, source, selection, sidecar);
+    else await writeSafetensors(values.out!, source, selection, sidecar);
+  } catch (error) {
+    if (errorKind(error) === 'user') throw new UsageError(`cannot write ${values.out}: ${(error as Error).message}`);
+    throw error;
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -156,7 +227,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // Argument, file and shape problems are the user's to fix (exit 2); anything else is our bug (exit 1).
-    const userError = error instanceof UsageError || isUserError(error);
+    const userError = error instanceof UsageError || errorKind(error) === 'user';
     process.stderr.write(`attention-inspector: error: ${message.split('\n')[0]}\n`);
     return userError ? 2 : 1;
   }

@@ -3,10 +3,10 @@
  * imports `vscode`; both sides import only these types and the validators below. Tensors travel as
  * Float32Array (structured clone), never as JSON number lists.
  */
-import type { StepId } from './engine/attention';
+import type { StepId, StepParams } from './engine/attention';
 import type { Truncation } from './engine/limits';
 import type { HeadMetrics } from './engine/metrics';
-import type { TokenizerName } from './tokenize/types';
+import type { ModelInfo } from './pipeline/model';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -24,17 +24,8 @@ export interface TokenView {
   readonly end: number;
 }
 
-export interface ModelView {
-  readonly kind: 'random' | 'gpt2';
-  /** Short human label, e.g. "Random (d=64, 4 heads, seed 42)" or "gpt2 (12 layers)". */
-  readonly label: string;
-  readonly layers: number;
-  readonly heads: number;
-  readonly dModel: number;
-  readonly headDim: number;
-  readonly causal: boolean;
-  readonly tokenizer: TokenizerName;
-}
+/** The model that ran, as the views name it (the same record exports write). */
+export type ModelView = ModelInfo;
 
 export interface SourceView {
   readonly uri: string;
@@ -81,12 +72,14 @@ export interface LayerData {
   readonly scores: Float32Array;
 }
 
-/** One card of the step trace. Per-head steps are already sliced to the requested head. */
+/** One card of the step trace (worded by src/present/steps.ts). Per-head steps are already sliced to the requested head. */
 export interface TraceStepView {
   readonly id: StepId;
-  readonly title: string;
-  readonly formula: string;
-  readonly explanation: string;
+  /** The step was computed per head and sliced to `TraceData.head`. */
+  readonly perHead: boolean;
+  /** The checkpoint tensor the values come from, e.g. "c_attn.weight[:, 0:768]". */
+  readonly source?: string;
+  readonly params?: StepParams;
   readonly shape: readonly number[];
   readonly data: Float32Array;
 }
@@ -198,22 +191,4 @@ export function parseWebviewMessage(raw: unknown): { ok: true; message: WebviewM
     default:
       return refuse(`unknown message type ${JSON.stringify(m.type)}`);
   }
-}
-
-/** Block-mean downsampling of every [n, n] head to at most side × side, for the layer × head grid. */
-export function thumbnail(weights: Float32Array, heads: number, n: number, side: number): Float32Array {
-  const s = Math.min(side, n);
-  const out = new Float32Array(heads * s * s);
-  for (let h = 0; h < heads; h++) {
-    for (let bi = 0; bi < s; bi++) {
-      const i0 = Math.floor((bi * n) / s), i1 = Math.floor(((bi + 1) * n) / s);
-      for (let bj = 0; bj < s; bj++) {
-        const j0 = Math.floor((bj * n) / s), j1 = Math.floor(((bj + 1) * n) / s);
-        let sum = 0;
-        for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) sum += weights[(h * n + i) * n + j];
-        out[(h * s + bi) * s + bj] = sum / ((i1 - i0) * (j1 - j0));
-      }
-    }
-  }
-  return out;
 }

@@ -1,6 +1,7 @@
 // Text shown to people: numbers, token labels, the hover readout, which labels fit. Pure (no DOM).
 import { displayText } from '../src/tokenize/display';
 import type { HeadMetrics } from '../src/engine/metrics';
+import { METRIC_WORDS } from '../src/present/metrics';
 import type { TokenView } from '../src/protocol';
 
 const MINUS = '\u2212';
@@ -123,11 +124,8 @@ export function formatDuration(ms: number): string {
 }
 
 /** Column order and labels (METRIC_LABELS lives in the engine, which the webview may import only as types). */
-export const METRIC_COLUMNS: readonly { key: keyof HeadMetrics; label: string; help: string }[] = [
-  { key: 'entropy', label: 'Entropy (nats)', help: 'Mean Shannon entropy of a query’s row: 0 = all weight on one key, ln(n) = spread evenly.' },
-  { key: 'maxWeight', label: 'Max weight', help: 'The largest single weight in the head.' },
-  { key: 'meanDistance', label: 'Mean distance (tokens)', help: 'How far, in tokens, a query looks on average: Σ_j w_ij·|i − j|.' },
-  { key: 'sinkMass', label: 'Mass on first token', help: 'Mean weight on the first token (the “attention sink”).' },
-  { key: 'diagonalMass', label: 'Mass on self', help: 'Mean weight a token puts on itself.' },
-  { key: 'previousTokenMass', label: 'Mass on previous token', help: 'Mean weight on the immediately preceding token.' },
-];
+/** The metrics table's columns, worded once for the webview and the exports (src/present/metrics.ts). */
+export const METRIC_COLUMNS: readonly { key: keyof HeadMetrics; label: string; help: string }[] = (Object.keys(METRIC_WORDS) as (keyof HeadMetrics)[]).map((key) => ({
+  key,
+  ...METRIC_WORDS[key],
+}));

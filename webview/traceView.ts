@@ -1,6 +1,7 @@
 // The step trace: one card per step of the computation (X … output projection) with its formula, shape and
 // values as a table. Large matrices show a corner first and grow on request; score and weight cells explain.
 import type { StepId } from '../src/engine/attention';
+import { traceStepText } from '../src/present/steps';
 import type { TokenView, TraceData, TraceStepView } from '../src/protocol';
 import { codicon, custom, h, replaceChildren } from './dom';
 import { exactNumber, formatNumber, formatShape, tokenLabel } from './format';
@@ -28,6 +29,7 @@ class MatrixTable {
 
   constructor(
     private readonly step: TraceStepView,
+    title: string,
     private readonly tokens: readonly TokenView[],
     private readonly onExplain: ((cell: Cell) => void) | null,
   ) {
@@ -36,7 +38,7 @@ class MatrixTable {
     this.cols = dims.cols;
     this.rowsShown = Math.min(this.rows, INITIAL_ROWS);
     this.colsShown = Math.min(this.cols, INITIAL_COLS);
-    this.scroll = h('div', { class: 'matrix-scroll', attrs: { tabindex: 0, role: 'region', 'aria-label': `${step.title} values` } });
+    this.scroll = h('div', { class: 'matrix-scroll', attrs: { tabindex: 0, role: 'region', 'aria-label': `${title} values` } });
     this.footer = h('div', { class: 'matrix-footer' });
     this.element = h('div', { class: 'matrix-wrap' }, [this.scroll, this.footer]);
     this.render();
@@ -209,6 +211,7 @@ export class TraceView {
     this.status = '';
     this.tables = [];
     this.slots = new Map();
+    const words = trace.steps.map((s) => traceStepText(s, trace.head));
     const intro = h('p', { class: 'trace-intro' }, [
       `Layer ${trace.layer}, head ${trace.head}. The steps for Q, K, V, the scores, the softmax and weights·V show only this head’s slice; `,
       'X, the weight matrices, concat and the output cover all heads. Click a score or weight to see its arithmetic.',
@@ -219,7 +222,7 @@ export class TraceView {
       trace.steps.map((s, i) =>
         h('a', {
           class: 'chip',
-          text: s.title,
+          text: words[i].title,
           attrs: { href: `#step-${s.id}` },
           on: {
             click: (e) => {
@@ -227,24 +230,24 @@ export class TraceView {
               document.getElementById(`step-${s.id}`)?.scrollIntoView({ block: 'start' });
             },
           },
-          title: `Step ${i + 1}: ${s.formula}`,
+          title: `Step ${i + 1}: ${words[i].formula}`,
         }),
       ),
     );
     const cards = trace.steps.map((s, i) => {
       const axes = stepAxes(s.id);
       const explainable = isExplainableStep(s.id);
-      const table = new MatrixTable(s, input.tokens, explainable ? (cell) => this.onExplain(cell, s.id) : null);
+      const table = new MatrixTable(s, words[i].title, input.tokens, explainable ? (cell) => this.onExplain(cell, s.id) : null);
       this.tables.push(table);
       const slot = h('div', { class: 'explain-slot' });
       if (explainable) this.slots.set(s.id, slot);
       return h('article', { class: 'trace-card', attrs: { id: `step-${s.id}`, 'aria-labelledby': `step-${s.id}-title` } }, [
         h('header', { class: 'trace-card-head' }, [
           h('span', { class: 'step-no', text: String(i + 1), attrs: { 'aria-hidden': 'true' } }),
-          h('h3', { text: s.title, attrs: { id: `step-${s.id}-title` } }),
-          h('code', { class: 'formula', text: s.formula }),
+          h('h3', { text: words[i].title, attrs: { id: `step-${s.id}-title` } }),
+          h('code', { class: 'formula', text: words[i].formula }),
         ]),
-        h('p', { class: 'trace-expl', text: s.explanation }),
+        h('p', { class: 'trace-expl', text: words[i].explanation }),
         h('p', { class: 'trace-shape' }, [h('span', { class: 'shape', text: formatShape(s.shape) }), ` ${axes.describe}`]),
         table.element,
         explainable ? slot : null,

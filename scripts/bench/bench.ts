@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
 import * as ort from 'onnxruntime-node';
 import { multiHeadAttention } from '../../src/engine/attention';
-import { inspectTokens } from '../../src/engine/inspect';
+import { inspect } from '../../src/engine/inspection';
 import { gpt2Forward } from '../../src/engine/gpt2';
 import { kernelInfo, layerNorm, matmulInto } from '../../src/engine/kernels';
 import type { Gpt2Config } from '../../src/engine/types';
@@ -109,7 +109,7 @@ async function benchGpt2Body(): Promise<void> {
       }
       return layerNorm({ shape: [n, d], data: h }, model.lnF.weight, model.lnF.bias, config.layerNormEpsilon).data;
     };
-    const ours = () => gpt2Forward(model, ids, { keepAttentions: false, lmHead: false }).lastHidden.data;
+    const ours = () => gpt2Forward(model, ids, { lmHead: false }).lastHidden.data;
     const a = ours(), b = await reference();
     let worst = 0;
     for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-2));
@@ -151,12 +151,14 @@ async function benchMemory(): Promise<void> {
   const before = process.memoryUsage().arrayBuffers;
   let peak = before;
   const poll = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 5);
-  const inspection = inspectTokens(ids, { kind: 'random', config: { dModel: 64, heads: 4, seed: 1, causal: true } }, { traceLayer: 0 });
+  const inspection = inspect(ids, { kind: 'random', config: { dModel: 64, heads: 4, seed: 1, causal: true } });
+  const traced = inspection.trace(0);
   peak = Math.max(peak, process.memoryUsage().arrayBuffers);
   clearInterval(poll);
   // What the result must hold at least: scores and weights, [heads, n, n] float32 each.
   const essential = 2 * inspection.heads * n * n * 4;
   const used = peak - before;
+  if (traced.attnWeights.data.length !== essential / 8) throw new Error('bench: the trace has the wrong size');
   report(`memory: random model with step trace, n=${n}`, used / 2 ** 20, essential / 2 ** 20, 'scores + weights bytes', '≤ 3×', 'MiB');
 }
 

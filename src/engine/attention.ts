@@ -1,4 +1,4 @@
-import { linear, matmulInto, matmulTransposedInto, softmaxRowInPlace } from './kernels';
+import { inRowBlocks, linear, matmulInto, matmulTransposedInto, softmaxRowInPlace } from './kernels';
 import { expectShape, fmtShape, ShapeError, type Tensor } from './tensor';
 import type { MhaWeights } from './types';
 
@@ -7,6 +7,8 @@ export interface AttentionOptions {
   readonly causal: boolean;
   /** Record every intermediate for the step trace (costs memory: a few [heads, n, n] tensors). */
   readonly trace?: boolean;
+  /** Called between heads; throwing from it stops the computation (cancellation). */
+  readonly checkpoint?: () => void;
 }
 
 export type StepId =
@@ -26,15 +28,21 @@ export type StepId =
   | 'outProj'
   | 'output';
 
-/** One step of the lecture's computation, ready to show: what it is, its formula, and its values. */
+/** One step of the lecture's computation and its values; src/present/steps.ts words it. */
 export interface TraceStep {
   readonly id: StepId;
-  readonly title: string;
-  readonly formula: string;
-  readonly explanation: string;
   /** True when the tensor's first axis is the head: [heads, …]. */
   readonly perHead: boolean;
   readonly tensor: Tensor;
+  /** The checkpoint tensor or operation the values come from, e.g. "c_attn.weight[:, 0:768]". */
+  readonly source?: string;
+  /** What the step's wording depends on: d_k for ÷√d_k, whether the mask is causal. */
+  readonly params?: StepParams;
+}
+
+export interface StepParams {
+  readonly headDim?: number;
+  readonly causal?: boolean;
 }
 
 export interface AttentionResult {
@@ -113,11 +121,12 @@ function checkWeights(op: string, x: Tensor, w: MhaWeights): number {
 export function multiHeadAttention(x: Tensor, weights: MhaWeights, options: AttentionOptions): AttentionResult {
   const op = 'multiHeadAttention';
   checkWeights(op, x, weights);
-  const queries = linear(x, weights.wQuery, weights.bQuery, `${op} (queries)`); // [n, d]
-  const keys = linear(x, weights.wKey, weights.bKey, `${op} (keys)`); // [n, d]
-  const values = linear(x, weights.wValue, weights.bValue, `${op} (values)`); // [n, d]
+  const { checkpoint } = options;
+  const queries = linear(x, weights.wQuery, weights.bQuery, `${op} (queries)`, checkpoint); // [n, d]
+  const keys = linear(x, weights.wKey, weights.bKey, `${op} (keys)`, checkpoint); // [n, d]
+  const values = linear(x, weights.wValue, weights.bValue, `${op} (values)`, checkpoint); // [n, d]
   const core = attentionFromProjections(queries, keys, values, weights.heads, options);
-  const output = linear(core.concat, weights.outProj, weights.outProjBias, `${op} (out_proj)`); // [n, d]
+  const output = linear(core.concat, weights.outProj, weights.outProjBias, `${op} (out_proj)`, checkpoint); // [n, d]
   const result = { ...core.result, output };
   if (!options.trace) return result;
   const steps: TraceStep[] = [
@@ -130,6 +139,25 @@ export function multiHeadAttention(x: Tensor, weights: MhaWeights, options: Atte
     step('output', false, output),
   ];
   return { ...result, trace: steps };
+}
+
+/**
+ * raw[i, j] = q_i·k_j ([n, headDim] · [headDim, n]), in row blocks with checkpoints between them. With
+ * `lowerOnly` only j ≤ i is computed (the rest is left for the caller to overwrite): a block of rows
+ * r0…r1-1 needs only the keys before r1, computed into a scratch block and copied row by row.
+ */
+function scoresInto(q: Float32Array, k: Float32Array, raw: Float32Array, n: number, headDim: number, lowerOnly: boolean, checkpoint?: () => void): void {
+  let scratch: Float32Array | undefined;
+  inRowBlocks(n, n * headDim, checkpoint, (r0, r1) => {
+    const rows = r1 - r0;
+    const qRows = q.subarray(r0 * headDim, r1 * headDim); // [rows, headDim]
+    if (rows === n) return matmulTransposedInto(qRows, k, raw, n, headDim, n, lowerOnly);
+    if (!lowerOnly) return matmulTransposedInto(qRows, k, raw.subarray(r0 * n, r1 * n), rows, headDim, n);
+    scratch ??= new Float32Array(rows * n);
+    const block = scratch.subarray(0, rows * r1); // [rows, r1]
+    matmulTransposedInto(qRows, k.subarray(0, r1 * headDim), block, rows, headDim, r1);
+    for (let i = 0; i < rows; i++) raw.set(block.subarray(i * r1, i * r1 + r0 + i + 1), (r0 + i) * n);
+  });
 }
 
 interface CoreResult {
@@ -169,22 +197,25 @@ export function attentionFromProjections(
   const queryData = queries.data, keyData = keys.data, valueData = values.data;
 
   for (let h = 0; h < heads; h++) {
+    options.checkpoint?.();
     const headBase = h * n * headDim;
     const scoreBase = h * n * n;
     // raw = queries[h] · keys[h]ᵀ   ([n, headDim] · [headDim, n]): one matrix product per head.
     // Without a trace the causal mask discards the upper triangle, so only j ≤ i is computed, straight
     // into attnScores (scaled and masked in place below); the trace keeps every raw score.
     const raw = (rawScores ?? attnScores).subarray(scoreBase, scoreBase + n * n); // [n, n]
-    matmulTransposedInto(
+    scoresInto(
       queryData.subarray(headBase, headBase + n * headDim),
       keyData.subarray(headBase, headBase + n * headDim),
       raw,
       n,
       headDim,
-      n,
       causal && !rawScores,
+      options.checkpoint,
     );
+    options.checkpoint?.();
     for (let i = 0; i < n; i++) {
+      if ((i & 255) === 255) options.checkpoint?.(); // a long head's softmax takes a while too
       const rowBase = scoreBase + i * n;
       const visible = causal ? i + 1 : n; // keys j < visible take part
       for (let j = 0; j < visible; j++) {
@@ -196,14 +227,13 @@ export function attentionFromProjections(
       // Masked weights are already 0; softmax only the visible prefix.
       softmaxRowInPlace(attnWeights, rowBase, visible);
     }
+    options.checkpoint?.();
     // contextVectors[h] = attnWeights[h] · values[h]   ([n, n] · [n, headDim])
-    matmulInto(
-      attnWeights.subarray(h * n * n, (h + 1) * n * n),
-      valueData.subarray(headBase, headBase + n * headDim),
-      contextVectors.subarray(headBase, headBase + n * headDim),
-      n,
-      n,
-      headDim,
+    const headWeights = attnWeights.subarray(h * n * n, (h + 1) * n * n);
+    const headValues = valueData.subarray(headBase, headBase + n * headDim);
+    const headContext = contextVectors.subarray(headBase, headBase + n * headDim);
+    inRowBlocks(n, n * headDim, options.checkpoint, (r0, r1) =>
+      matmulInto(headWeights.subarray(r0 * n, r1 * n), headValues, headContext.subarray(r0 * headDim, r1 * headDim), r1 - r0, n, headDim),
     );
   }
 
@@ -225,14 +255,17 @@ export function attentionFromProjections(
   if (!options.trace || !rawScores) return { result, concat };
 
   const scaledScores = new Float32Array(heads * n * n);
-  for (let idx = 0; idx < scaledScores.length; idx++) scaledScores[idx] = rawScores[idx] * scale;
+  for (let h = 0; h < heads; h++) {
+    options.checkpoint?.();
+    for (let idx = h * n * n; idx < (h + 1) * n * n; idx++) scaledScores[idx] = rawScores[idx] * scale;
+  }
   const steps: TraceStep[] = [
     step('queries', true, queries),
     step('keys', true, keys),
     step('values', true, values),
     step('rawScores', true, { shape: [heads, n, n], data: rawScores }),
-    step('scaledScores', true, { shape: [heads, n, n], data: scaledScores }, headDim),
-    step('maskedScores', true, result.attnScores, headDim, causal),
+    { ...step('scaledScores', true, { shape: [heads, n, n], data: scaledScores }), params: { headDim } },
+    { ...step('maskedScores', true, result.attnScores), params: { causal } },
     step('attnWeights', true, result.attnWeights),
     step('contextVectors', true, contextTensor),
     step('concat', false, concat),
@@ -240,32 +273,6 @@ export function attentionFromProjections(
   return { result, concat, steps };
 }
 
-/** Titles, formulas and one-line explanations of each step, in the lecture's words. */
-function step(id: StepId, perHead: boolean, t: Tensor, headDim?: number, causal?: boolean): TraceStep {
-  const dk = headDim === undefined ? 'd_k' : String(headDim);
-  const text: Record<StepId, [string, string, string]> = {
-    x: ['X (input)', 'X', 'One row per token: the vectors the attention layer receives.'],
-    wQuery: ['W_query', 'W_query', 'Learned projection from d_model to the queries (all heads side by side).'],
-    wKey: ['W_key', 'W_key', 'Learned projection from d_model to the keys.'],
-    wValue: ['W_value', 'W_value', 'Learned projection from d_model to the values.'],
-    queries: ['Q (queries)', 'Q = X·W_query (+ b), split into heads', 'What each token is looking for. Each head gets its own headDim-wide slice.'],
-    keys: ['K (keys)', 'K = X·W_key (+ b), split into heads', 'What each token offers to be matched against.'],
-    values: ['V (values)', 'V = X·W_value (+ b), split into heads', 'What each token passes on once it is attended to.'],
-    rawScores: ['QKᵀ', 'scores = Q·Kᵀ', 'Row i, column j: the dot product qᵢ·kⱼ, how well query i matches key j.'],
-    scaledScores: ['÷√d_k', `scores / √${dk}`, `Divided by √${dk} so the dot products do not grow with the head size and saturate the softmax.`],
-    maskedScores: [
-      'Mask',
-      causal ? 'scores[i, j] = −∞ for j > i' : 'no mask',
-      causal
-        ? 'Causal mask: a query may not see later tokens, so those scores become −∞ (weight 0 after softmax).'
-        : 'No mask: every query sees every key.',
-    ],
-    attnWeights: ['Softmax', 'weights = softmax(scores) along each row', 'Each row becomes a probability distribution over keys; it sums to 1.'],
-    contextVectors: ['weights·V', 'context = weights·V', 'Each query’s output is the weighted average of the values it attends to.'],
-    concat: ['Concat', 'concat(head_1, …, head_h)', 'The heads’ context vectors side by side: back to d_model columns.'],
-    outProj: ['W_out (out_proj)', 'W_out', 'Learned output projection that mixes the heads.'],
-    output: ['Output', 'output = concat·W_out (+ b)', 'The attention layer’s result: one d_model vector per token.'],
-  };
-  const [title, formula, explanation] = text[id];
-  return { id, title, formula, explanation, perHead, tensor: t };
+export function step(id: StepId, perHead: boolean, tensor: Tensor, source?: string): TraceStep {
+  return source === undefined ? { id, perHead, tensor } : { id, perHead, tensor, source };
 }

@@ -1,4 +1,5 @@
-import { attentionFromProjections, type AttentionResult, type TraceStep } from './attention';
+import { UserError } from '../errors';
+import { attentionFromProjections, step, type AttentionResult, type TraceStep } from './attention';
 import { add, geluInPlace, layerNorm, linear, matmulTransposedInto } from './kernels';
 import { expectShape, type Tensor } from './tensor';
 import type { Gpt2Block, Gpt2Weights } from './types';
@@ -6,20 +7,14 @@ import type { Gpt2Block, Gpt2Weights } from './types';
 export interface Gpt2ForwardOptions {
   /** How many next-token candidates to return for the last position (default 10). */
   readonly topK?: number;
-  /** Keep the scaled pre-softmax scores of every layer (another [heads, n, n] per layer). */
-  readonly keepScores?: boolean;
-  /** Record the full step trace of this layer's attention. */
-  readonly traceLayer?: number;
   /** Compute the language-model head (top-next tokens and perplexity); default true. */
   readonly lmHead?: boolean;
-  /** Called after each layer; throwing from it aborts the forward pass (cancellation). */
+  /** Called after each layer, for progress. */
   readonly onLayer?: (layer: number, layers: number) => void;
-  /** Called between the big steps inside a layer and the LM head; throwing from it aborts (cancellation). */
+  /** Called between heads, between the big steps inside a layer and between LM-head blocks; throwing from it aborts (cancellation). */
   readonly checkpoint?: () => void;
-  /** Receives each layer's attention as soon as it is computed. */
+  /** Receives each layer's attention as soon as it is computed; the forward keeps none of them. */
   readonly onAttention?: (layer: number, attention: AttentionResult) => void;
-  /** Keep every layer's [heads, n, n] weights in the output (default true); long inputs may not. */
-  readonly keepAttentions?: boolean;
   /** Keep the residual stream entering each block, so any layer's attention can be recomputed later. */
   readonly keepLayerInputs?: boolean;
 }
@@ -31,14 +26,8 @@ export interface NextToken {
 
 export interface Gpt2Output {
   readonly n: number;
-  /** Attention weights per layer: [heads, n, n] each (empty when keepAttentions is false). */
-  readonly attentions: readonly Tensor[];
   /** The residual stream entering each block, [n, d] each, when keepLayerInputs. */
   readonly layerInputs?: readonly Tensor[];
-  /** Scaled scores per layer (masked = -Infinity), when keepScores. */
-  readonly scores?: readonly Tensor[];
-  /** The traced layer's attention with its step trace, when traceLayer was given. */
-  readonly tracedLayer?: { readonly layer: number; readonly attention: AttentionResult };
   /** Hidden states after the final LayerNorm. */
   readonly lastHidden: Tensor; // [n, d]
   /** Most likely next tokens after the last position, most probable first. */
@@ -58,61 +47,34 @@ function columns(m: Tensor, from: number, width: number): Tensor {
 }
 
 /** One layer's attention, recomputed from the residual stream that entered the block (see keepLayerInputs). */
-export function gpt2LayerAttention(model: Gpt2Weights, layer: number, layerInput: Tensor, trace: boolean): AttentionResult {
+export function gpt2LayerAttention(model: Gpt2Weights, layer: number, layerInput: Tensor, trace: boolean, checkpoint?: () => void): AttentionResult {
   const block = model.blocks[layer];
   if (!block) throw new RangeError(`gpt2: layer ${layer} is outside 0…${model.blocks.length - 1}`);
   expectShape('gpt2LayerAttention', 'layer input', layerInput, [-1, model.config.nEmbd]);
-  return blockAttention(layerInput, block, model.config.nHead, model.config.layerNormEpsilon, trace);
+  return blockAttention(layerInput, block, model.config.nHead, model.config.layerNormEpsilon, trace, checkpoint);
 }
 
 /** LN1 → causal MHA for one block; returns the attention result including c_proj's output. */
-function blockAttention(x: Tensor, block: Gpt2Block, heads: number, eps: number, trace: boolean): AttentionResult {
+function blockAttention(x: Tensor, block: Gpt2Block, heads: number, eps: number, trace: boolean, checkpoint?: () => void): AttentionResult {
   const d = x.shape[1];
   const normed = layerNorm(x, block.ln1.weight, block.ln1.bias, eps, 'gpt2 ln_1'); // [n, d]
-  const qkv = linear(normed, block.cAttnWeight, block.cAttnBias, 'gpt2 c_attn'); // [n, 3d]
+  const qkv = linear(normed, block.cAttnWeight, block.cAttnBias, 'gpt2 c_attn', checkpoint); // [n, 3d]
   const queries = columns(qkv, 0, d); // [n, d]
   const keys = columns(qkv, d, d); // [n, d]
   const values = columns(qkv, 2 * d, d); // [n, d]
-  const core = attentionFromProjections(queries, keys, values, heads, { causal: true, trace });
-  const output = linear(core.concat, block.cProjWeight, block.cProjBias, 'gpt2 c_proj'); // [n, d]
+  const core = attentionFromProjections(queries, keys, values, heads, { causal: true, trace, checkpoint });
+  const output = linear(core.concat, block.cProjWeight, block.cProjBias, 'gpt2 c_proj', checkpoint); // [n, d]
   if (!trace) return { ...core.result, output };
-  const weightStep = (id: 'wQuery' | 'wKey' | 'wValue', at: number): TraceStep => ({
-    id,
-    title: id === 'wQuery' ? 'W_query' : id === 'wKey' ? 'W_key' : 'W_value',
-    formula: `c_attn.weight[:, ${at}:${at + d}]`,
-    explanation: 'GPT-2 stores W_query, W_key and W_value side by side in one c_attn matrix; this is its slice.',
-    perHead: false,
-    tensor: columns(block.cAttnWeight, at, d),
-  });
+  // c_attn holds W_query | W_key | W_value side by side; each step shows its slice.
+  const slice = (id: 'wQuery' | 'wKey' | 'wValue', at: number) => step(id, false, columns(block.cAttnWeight, at, d), `c_attn.weight[:, ${at}:${at + d}]`);
   const steps: TraceStep[] = [
-    {
-      id: 'x',
-      title: 'X = LayerNorm(h)',
-      formula: 'X = ln_1(h)',
-      explanation: 'GPT-2 normalises the residual stream before attention; these rows are what the heads see.',
-      perHead: false,
-      tensor: normed,
-    },
-    weightStep('wQuery', 0),
-    weightStep('wKey', d),
-    weightStep('wValue', 2 * d),
+    step('x', false, normed, 'ln_1(h)'),
+    slice('wQuery', 0),
+    slice('wKey', d),
+    slice('wValue', 2 * d),
     ...(core.steps ?? []),
-    {
-      id: 'outProj',
-      title: 'W_out (c_proj)',
-      formula: 'c_proj.weight',
-      explanation: 'Learned output projection that mixes the heads.',
-      perHead: false,
-      tensor: block.cProjWeight,
-    },
-    {
-      id: 'output',
-      title: 'Output',
-      formula: 'output = concat·W_out + b',
-      explanation: 'Added to the residual stream after this layer’s attention.',
-      perHead: false,
-      tensor: output,
-    },
+    step('outProj', false, block.cProjWeight, 'c_proj.weight'),
+    step('output', false, output, 'c_proj'),
   ];
   return { ...core.result, output, trace: steps };
 }
@@ -123,44 +85,34 @@ export function gpt2Forward(model: Gpt2Weights, tokenIds: readonly number[], opt
   const n = tokenIds.length;
   const d = config.nEmbd;
   const eps = config.layerNormEpsilon;
-  if (n === 0) throw new RangeError('gpt2: there are no tokens to run the model on');
+  if (n === 0) throw new UserError('gpt2: there are no tokens to run the model on');
   if (n > config.nPositions) {
-    throw new RangeError(`gpt2: the input has ${n} tokens but this model supports at most ${config.nPositions} (n_positions)`);
+    throw new UserError(`gpt2: the input has ${n} tokens but this model supports at most ${config.nPositions} (n_positions)`);
   }
   expectShape('gpt2', 'wte.weight', model.wte, [config.vocabSize, d]);
   expectShape('gpt2', 'wpe.weight', model.wpe, [config.nPositions, d]);
-  if (options.traceLayer !== undefined && !(Number.isInteger(options.traceLayer) && options.traceLayer >= 0 && options.traceLayer < config.nLayer)) {
-    throw new RangeError(`gpt2: traceLayer ${options.traceLayer} is outside 0…${config.nLayer - 1}`);
-  }
 
   // h = wte[ids] + wpe[positions]
   let hidden: Tensor = { shape: [n, d], data: new Float32Array(n * d) }; // [n, d]
   for (let i = 0; i < n; i++) {
     const id = tokenIds[i];
     if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) {
-      throw new RangeError(`gpt2: token id ${id} at position ${i} is outside the vocabulary (0…${config.vocabSize - 1})`);
+      throw new UserError(`gpt2: token id ${id} at position ${i} is outside the vocabulary (0…${config.vocabSize - 1})`);
     }
     for (let j = 0; j < d; j++) hidden.data[i * d + j] = model.wte.data[id * d + j] + model.wpe.data[i * d + j];
   }
 
-  const attentions: Tensor[] = [];
-  const scores: Tensor[] | undefined = options.keepScores ? [] : undefined;
   const layerInputs: Tensor[] | undefined = options.keepLayerInputs ? [] : undefined;
-  const keepAttentions = options.keepAttentions ?? true;
-  let tracedLayer: Gpt2Output['tracedLayer'];
   model.blocks.forEach((block, layer) => {
     layerInputs?.push(hidden);
-    const attention = blockAttention(hidden, block, config.nHead, eps, layer === options.traceLayer);
+    const attention = blockAttention(hidden, block, config.nHead, eps, false, options.checkpoint);
     options.onAttention?.(layer, attention);
     options.checkpoint?.();
-    if (keepAttentions) attentions.push(attention.attnWeights);
-    if (keepAttentions) scores?.push(attention.attnScores);
-    if (layer === options.traceLayer) tracedLayer = { layer, attention };
     hidden = add(hidden, attention.output, 'gpt2 residual (attention)'); // [n, d]
     const normed = layerNorm(hidden, block.ln2.weight, block.ln2.bias, eps, 'gpt2 ln_2'); // [n, d]
-    const fc = geluInPlace(linear(normed, block.fcWeight, block.fcBias, 'gpt2 mlp.c_fc')); // [n, 4d]
+    const fc = geluInPlace(linear(normed, block.fcWeight, block.fcBias, 'gpt2 mlp.c_fc', options.checkpoint)); // [n, 4d]
     options.checkpoint?.();
-    const mlpOut = linear(fc, block.mlpProjWeight, block.mlpProjBias, 'gpt2 mlp.c_proj'); // [n, d]
+    const mlpOut = linear(fc, block.mlpProjWeight, block.mlpProjBias, 'gpt2 mlp.c_proj', options.checkpoint); // [n, d]
     hidden = add(hidden, mlpOut, 'gpt2 residual (mlp)');
     options.onLayer?.(layer, config.nLayer);
   });
@@ -169,10 +121,7 @@ export function gpt2Forward(model: Gpt2Weights, tokenIds: readonly number[], opt
   const head = options.lmHead === false ? undefined : languageModelHead(model, lastHidden, tokenIds, options.topK ?? 10, options.checkpoint);
   return {
     n,
-    attentions,
     layerInputs,
-    scores,
-    tracedLayer,
     lastHidden,
     topNext: head?.topNext ?? [],
     perplexity: head?.perplexity ?? null,

@@ -298,8 +298,31 @@ export function addBiasInPlace(x: Tensor, bias: Tensor, op = 'addBias'): Tensor 
 }
 
 /** y = x · W (+ b) with W in [d_in, d_out] layout. */
-export function linear(x: Tensor, weight: Tensor, bias: Tensor | undefined, op = 'linear'): Tensor {
-  const out = matmul(x, weight, op);
+/** Multiply-adds between two checkpoints of a long product: a few ms of the kernel, so a cancel lands fast. */
+const CHECKPOINT_MACS = 1 << 26;
+
+/**
+ * Calls `block(r0, r1)` over rows [0, m) in blocks of about CHECKPOINT_MACS multiply-adds, with the
+ * checkpoint between blocks (throwing from it stops the work). Without a checkpoint: one block.
+ */
+export function inRowBlocks(m: number, macsPerRow: number, checkpoint: (() => void) | undefined, block: (r0: number, r1: number) => void): void {
+  const rows = checkpoint ? Math.max(16, Math.floor(CHECKPOINT_MACS / Math.max(1, macsPerRow))) : m;
+  for (let r0 = 0; r0 < m; r0 += rows) {
+    if (r0) checkpoint?.();
+    block(r0, Math.min(m, r0 + rows));
+  }
+}
+
+/**
+ * x · W + b. With a checkpoint, a big product runs in blocks of rows with a checkpoint between them
+ * (throwing from it stops the product), so cancelling never waits for a whole GEMM.
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | undefined, op = 'linear', checkpoint?: () => void): Tensor {
+  const [m, k] = dims2(op, 'input', x);
+  const [k2, n] = dims2(op, 'weight', weight);
+  if (k !== k2) throw new ShapeError(op, `inner dimensions differ: ${fmtShape(x.shape)} · ${fmtShape(weight.shape)}`);
+  const out: Tensor = { shape: [m, n], data: new Float32Array(m * n) }; // [m, n]
+  inRowBlocks(m, k * n, checkpoint, (r0, r1) => matmulInto(x.data.subarray(r0 * k, r1 * k), weight.data, out.data.subarray(r0 * n, r1 * n), r1 - r0, k, n));
   if (bias) addBiasInPlace(out, bias, op);
   return out;
 }

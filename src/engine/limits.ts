@@ -37,45 +37,55 @@ const F32 = 4;
 // LM-head logits are computed in vocabulary blocks of this many rows (see gpt2.ts).
 const VOCAB_BLOCK = 2048;
 
+/** What the caller will ask of an inspection besides running it. */
+export interface Usage {
+  readonly keep: KeepMode;
+  /** A step trace may be asked for (the extension): it recomputes a layer with two more [heads, n, n] tensors. */
+  readonly trace: boolean;
+  /** A layer's matrices are copied to send them elsewhere (the worker to the extension host). */
+  readonly transfer: boolean;
+}
+
+/** The runtime itself (V8, the kernels, tokens and bookkeeping), whatever the input. */
+const BASELINE_BYTES = 64 * 1024 * 1024;
+
 /**
- * Peak bytes of one inspection of n tokens, weights included: what is kept (every layer's weights and
- * scores, or every layer's input and one cached layer), one layer's working set (activations and the
- * attention matrices), one step trace (raw and scaled scores besides the kept ones), and one copy of a
- * layer's matrices in flight to a caller.
+ * Peak bytes of one inspection of n tokens, weights included: each layer's input; the attention
+ * matrices (every layer's with keep 'all', else the one layer being computed or cached); a layer's
+ * activations; a step trace's recomputed layer; a layer copied for transfer; the LM head's blocks.
  */
-export function inspectionBytes(shape: ModelShape, n: number, keep: KeepMode): number {
-  const cells = shape.heads * n * n; // one [heads, n, n] tensor
-  const kept = keep === 'all' ? shape.layers * cells * 2 * F32 : (shape.layers * n * shape.dModel + cells * 2) * F32;
+export function inspectionBytes(shape: ModelShape, n: number, usage: Usage): number {
+  const matrices = shape.heads * n * n * 2 * F32; // weights and scores, [heads, n, n] each
+  const inputs = shape.layers * n * shape.dModel * F32;
+  const attention = (usage.keep === 'all' ? shape.layers : 1) * matrices;
   // x, normed, q|k|v, split q/k/v, context, concat, output, residual: ~12 rows of d; the MLP's hidden twice.
   const activations = n * (12 * shape.dModel + 2 * shape.mlpWidth) * F32;
-  const working = cells * 2 * F32 + activations;
-  const trace = cells * 2 * F32;
-  const inFlight = cells * 2 * F32;
+  const trace = usage.trace ? 2 * matrices : 0;
+  const transfer = usage.transfer ? matrices : 0;
   const lmHead = shape.vocabSize ? (n * Math.min(VOCAB_BLOCK, shape.vocabSize) + shape.vocabSize) * F32 : 0;
-  return shape.weightBytes + kept + working + trace + inFlight + lmHead;
+  return BASELINE_BYTES + shape.weightBytes + inputs + attention + activations + trace + transfer + lmHead;
 }
 
 /** The longest input (≥ 0) whose inspection fits in `budgetBytes`. */
-export function maxTokensWithin(shape: ModelShape, budgetBytes: number, keep: KeepMode): number {
-  if (inspectionBytes(shape, 1, keep) > budgetBytes) return 0;
+export function maxTokensWithin(shape: ModelShape, budgetBytes: number, usage: Usage): number {
+  if (inspectionBytes(shape, 1, usage) > budgetBytes) return 0;
   let lo = 1;
   let hi = 1;
-  while (hi < 1 << 24 && inspectionBytes(shape, hi * 2, keep) <= budgetBytes) hi *= 2;
+  while (hi < 1 << 24 && inspectionBytes(shape, hi * 2, usage) <= budgetBytes) hi *= 2;
   hi *= 2;
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if (inspectionBytes(shape, mid, keep) <= budgetBytes) lo = mid;
+    if (inspectionBytes(shape, mid, usage) <= budgetBytes) lo = mid;
     else hi = mid;
   }
   return lo;
 }
 
-export interface TokenLimits {
+export interface TokenLimits extends Usage {
   /** The caller's limit (the extension's maxTokens setting, the CLI's --max-tokens). */
   readonly maxTokens: number;
   /** Bytes the whole inspection may take, weights included. */
   readonly memoryBudget: number;
-  readonly keep: KeepMode;
 }
 
 /** How many of `total` tokens to inspect, and why fewer when fewer; null when all fit. */
@@ -83,7 +93,7 @@ export function limitTokens(shape: ModelShape, total: number, limits: TokenLimit
   const candidates: [number, LimitReason][] = [
     [limits.maxTokens, 'maxTokens'],
     [shape.maxPositions, 'nPositions'],
-    [maxTokensWithin(shape, limits.memoryBudget, limits.keep), 'memory'],
+    [maxTokensWithin(shape, limits.memoryBudget, limits), 'memory'],
   ];
   let [kept, reason] = candidates[0];
   for (const [value, why] of candidates) if (value < kept) [kept, reason] = [value, why];

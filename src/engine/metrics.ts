@@ -16,15 +16,6 @@ export interface HeadMetrics {
   readonly previousTokenMass: number;
 }
 
-export const METRIC_LABELS: Record<keyof HeadMetrics, string> = {
-  entropy: 'Entropy (nats)',
-  maxWeight: 'Max weight',
-  meanDistance: 'Mean distance (tokens)',
-  sinkMass: 'Mass on first token',
-  diagonalMass: 'Mass on self',
-  previousTokenMass: 'Mass on previous token',
-};
-
 /** Metrics for every head of an attention-weight tensor [heads, n, n]. */
 export function headMetrics(attnWeights: Tensor): HeadMetrics[] {
   expectShape('headMetrics', 'attention weights', attnWeights, [-1, -1, -1]);

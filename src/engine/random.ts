@@ -1,4 +1,4 @@
-import { assertHeads } from './attention';
+import { UserError } from '../errors';
 import { tensor, type Tensor } from './tensor';
 import type { MhaWeights } from './types';
 
@@ -105,11 +105,12 @@ const STREAM_WEIGHTS = 2;
 export function validateRandomConfig(config: RandomModelConfig): void {
   const op = 'randomModel';
   if (!Number.isInteger(config.dModel) || config.dModel < 1 || config.dModel > 4096) {
-    throw new RangeError(`${op}: d_model must be an integer from 1 to 4096, got ${config.dModel}`);
+    throw new UserError(`${op}: d_model must be an integer from 1 to 4096, got ${config.dModel}`);
   }
-  assertHeads(op, config.dModel, config.heads);
+  if (!Number.isInteger(config.heads) || config.heads < 1) throw new UserError(`${op}: heads must be a positive integer, got ${config.heads}`);
+  if (config.dModel % config.heads !== 0) throw new UserError(`${op}: d_model ${config.dModel} must be divisible by heads ${config.heads}`);
   if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed > 0xffffffff) {
-    throw new RangeError(`${op}: seed must be an integer from 0 to 4294967295, got ${config.seed}`);
+    throw new UserError(`${op}: seed must be an integer from 0 to 4294967295, got ${config.seed}`);
   }
 }
 
@@ -127,9 +128,11 @@ export function tokenEmbedding(tokenId: number, dModel: number, seed: number): F
 /** Sinusoidal position encoding (Vaswani et al. 2017): PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(…). */
 export function sinusoidalPositions(n: number, dModel: number): Tensor {
   const out = new Float32Array(n * dModel);
+  // The divisor depends only on the column: compute it once, not n times.
+  const divisors = Float64Array.from({ length: dModel }, (_, j) => Math.pow(10000, (2 * Math.floor(j / 2)) / dModel));
   for (let pos = 0; pos < n; pos++) {
     for (let j = 0; j < dModel; j++) {
-      const angle = pos / Math.pow(10000, (2 * Math.floor(j / 2)) / dModel);
+      const angle = pos / divisors[j];
       out[pos * dModel + j] = j % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
     }
   }
@@ -137,12 +140,13 @@ export function sinusoidalPositions(n: number, dModel: number): Tensor {
 }
 
 /** X = token embedding + sinusoidal position encoding, one row per token. */
-export function randomModelInput(tokenIds: readonly number[], config: RandomModelConfig): Tensor {
+export function randomModelInput(tokenIds: readonly number[], config: RandomModelConfig, checkpoint?: () => void): Tensor {
   validateRandomConfig(config);
   const n = tokenIds.length;
   const d = config.dModel;
   const x = sinusoidalPositions(n, d); // [n, d]
   for (let i = 0; i < n; i++) {
+    if ((i & 63) === 63) checkpoint?.();
     const emb = tokenEmbedding(tokenIds[i], d, config.seed);
     for (let j = 0; j < d; j++) x.data[i * d + j] += emb[j];
   }

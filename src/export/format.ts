@@ -1,8 +1,6 @@
-import type { NextToken } from '../engine/gpt2';
-import type { Inspection } from '../engine/inspect';
-import { METRIC_LABELS, type HeadMetrics } from '../engine/metrics';
 import type { Tensor } from '../engine/tensor';
-import type { Token } from '../tokenize/types';
+import type { InspectedToken, PipelineResult } from '../pipeline/run';
+import { METRIC_LABELS } from '../present/metrics';
 
 /** A number as JSON text: 9 significant digits round-trip float32 exactly; -Infinity (masked) → null. */
 export function jsonNumber(v: number): string {
@@ -38,50 +36,68 @@ export function* json2d(t: Tensor): Generator<string> {
   yield* jsonMatrix(t, 0, t.shape[0], t.shape[1]);
 }
 
-/**
- * What an export reads. Layers are fetched one at a time, so a long GPT-2 inspection can be written
- * without holding every layer's [heads, n, n] matrices at once.
- */
-export interface ExportSource {
-  readonly n: number;
-  readonly layers: number;
-  readonly heads: number;
-  layer(index: number): { readonly weights: Tensor; readonly scores?: Tensor };
-  readonly metrics: readonly (readonly HeadMetrics[])[];
-  readonly topNext: readonly NextToken[];
-  readonly perplexity: number | null;
+/** Where the inspected text came from, as far as the caller knows it. */
+export interface ExportProvenance {
+  /** The file the text was read from (a path or a URI). */
+  readonly file?: string;
+  /** UTF-16 offset of the inspected text's first character in that file. */
+  readonly startOffset?: number;
+  /** Zero-based line of that character. */
+  readonly startLine?: number;
+  /** What produced the file, e.g. "attention-inspector 0.1.0 (VS Code)". */
+  readonly tool?: string;
 }
 
-export function inspectionSource(inspection: Inspection): ExportSource {
-  return {
-    ...inspection,
-    layer: (index) => ({ weights: inspection.attentions[index], scores: inspection.scores[index] }),
-  };
-}
+/** Format name and version written into every JSON export; readers check them. */
+export const JSON_FORMAT = { format: 'attention-inspector/inspection', version: 1 } as const;
 
-export interface TokenText {
-  readonly tokens: readonly Token[];
-  /** Decodes a vocabulary id for the top-next list. */
-  readonly decodeId?: (id: number) => string;
+function tokenJson(t: InspectedToken) {
+  return { id: t.id, text: t.text, display: t.display, start: t.start, end: t.end };
 }
 
 /**
- * The CLI's and the Export command's JSON:
- * {"tokens", "attentions": [layer][head][n][n], "metrics": [layer][head]{…}, "topNext", "perplexity", "model"}.
+ * Everything an export says besides the [layer][head][n][n] matrices: the JSON export's other fields,
+ * and the JSON file written beside binary (npy, safetensors) exports.
  */
-export function* inspectionJson(inspection: ExportSource, text: TokenText, model: Record<string, unknown>): Generator<string> {
-  const tokens = text.tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end }));
-  yield `{"model":${JSON.stringify(model)},"tokens":${JSON.stringify(tokens)},"attentions":[`;
-  for (let layer = 0; layer < inspection.layers; layer++) {
-    if (layer) yield ',';
-    yield* jsonHeads(inspection.layer(layer).weights);
-  }
+export function inspectionSidecar(result: PipelineResult, provenance: ExportProvenance = {}) {
+  const { inspection, loaded } = result;
   const metrics = inspection.metrics.map((perHead) =>
     perHead.map((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, +(v as number).toPrecision(9)]))),
   );
-  const topNext = inspection.topNext.map(({ id, prob }) => ({ id, text: text.decodeId?.(id) ?? String(id), prob: +prob.toPrecision(9) }));
-  const perplexity = inspection.perplexity === null ? null : +inspection.perplexity.toPrecision(9);
-  yield `],"metrics":${JSON.stringify(metrics)},"metricLabels":${JSON.stringify(METRIC_LABELS)},"topNext":${JSON.stringify(topNext)},"perplexity":${JSON.stringify(perplexity)}}\n`;
+  const decode = loaded.tokenizer.decodeId?.bind(loaded.tokenizer);
+  return {
+    ...JSON_FORMAT,
+    model: loaded.info,
+    source: provenance,
+    truncation: result.truncation,
+    tokens: result.tokens.map(tokenJson),
+    metrics,
+    metricLabels: METRIC_LABELS,
+    topNext: inspection.topNext.map(({ id, prob }) => ({ id, text: decode ? decode(id) : null, prob: +prob.toPrecision(9) })),
+    perplexity: inspection.perplexity === null ? null : +inspection.perplexity.toPrecision(9),
+  };
+}
+
+/**
+ * The CLI's and the Export command's JSON, written only here (the README documents it):
+ * {"format", "version", "model", "source", "truncation", "tokens", "attentions": [layer][head][n][n],
+ * "scores": [layer][head][n][n] (masked: null), "metrics": [layer][head]{…}, "metricLabels", "topNext", "perplexity"}.
+ * Layers are read one at a time, so a long inspection never forms one string or holds every layer.
+ */
+export function* inspectionJson(result: PipelineResult, provenance: ExportProvenance = {}): Generator<string> {
+  const { inspection } = result;
+  const { metrics, metricLabels, topNext, perplexity, ...head } = inspectionSidecar(result, provenance);
+  yield `${JSON.stringify(head).slice(0, -1)},"attentions":[`;
+  for (let layer = 0; layer < inspection.layers; layer++) {
+    if (layer) yield ',';
+    yield* jsonHeads(inspection.layer(layer).attnWeights);
+  }
+  yield '],"scores":[';
+  for (let layer = 0; layer < inspection.layers; layer++) {
+    if (layer) yield ',';
+    yield* jsonHeads(inspection.layer(layer).attnScores);
+  }
+  yield `],${JSON.stringify({ metrics, metricLabels, topNext, perplexity }).slice(1)}\n`;
 }
 
 /** RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
@@ -89,21 +105,22 @@ export function csvField(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One row per (layer, head, query, key); masked cells are included with weight 0 and an empty score. */
-export function* inspectionCsv(inspection: ExportSource, tokens: readonly Token[]): Generator<string> {
+/** One row per (layer, head, query, key) with the tokens' raw text; masked cells have weight 0 and an empty score. */
+export function* inspectionCsv(result: PipelineResult): Generator<string> {
   yield 'layer,head,query,key,query_token,key_token,weight,score\r\n';
+  const { inspection } = result;
   const n = inspection.n;
-  const labels = tokens.map((t) => csvField(t.text));
+  const labels = result.tokens.map((t) => csvField(t.text ?? ''));
   for (let layer = 0; layer < inspection.layers; layer++) {
-    const data = inspection.layer(layer);
-    const weights = data.weights.data;
-    const scores = data.scores?.data;
+    const attention = inspection.layer(layer);
+    const weights = attention.attnWeights.data;
+    const scores = attention.attnScores.data;
     for (let h = 0; h < inspection.heads; h++) {
       const lines: string[] = [];
       for (let i = 0; i < n; i++) {
         for (let j = 0; j < n; j++) {
           const idx = (h * n + i) * n + j;
-          const score = scores ? scores[idx] : NaN;
+          const score = scores[idx];
           const scoreText = Number.isFinite(score) ? jsonNumber(score) : '';
           lines.push(`${layer},${h},${i},${j},${labels[i]},${labels[j]},${jsonNumber(weights[idx])},${scoreText}\r\n`);
         }

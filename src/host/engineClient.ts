@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { InspectedPayload, InspectJob, WorkerRequest, WorkerResponse } from '../worker/protocol';
+import type { ExportProvenance } from '../export/format';
 import type { LayerData, TraceStepView } from '../protocol';
 
 /** The worker said the job was replaced by a newer one. */
@@ -164,8 +165,8 @@ export class EngineClient {
     return (await this.request((id) => ({ type: 'trace', id, resultId, layer, head }), 'trace').done).steps;
   }
 
-  async exportTo(resultId: number, format: 'json' | 'csv', path: string): Promise<number> {
-    return (await this.request((id) => ({ type: 'export', id, resultId, format, path }), 'exported').done).bytes;
+  async exportTo(resultId: number, format: 'json' | 'csv', path: string, provenance: ExportProvenance = {}): Promise<number> {
+    return (await this.request((id) => ({ type: 'export', id, resultId, format, path, provenance }), 'exported').done).bytes;
   }
 
   dispose(): void {

@@ -4,14 +4,13 @@
  * one stops at its next checkpoint, and requests still queued for the old result are dropped.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { CancelledError, errorKind } from '../errors';
 import type { Gpt2Weights } from '../engine/types';
-import { inspectionCsv, inspectionJson } from '../export/format';
 import { writeChunksToFile } from '../export/write';
 import { loadGpt2Folder } from '../model';
-import { isUserError } from '../userError';
 import { kernelBackend } from './backend';
 import type { WorkerRequest, WorkerResponse } from './protocol';
-import { InspectInputError, JobCancelledError, runInspection, type InspectionSession } from './session';
+import { noLongerAvailable, runInspection, type InspectionSession } from './session';
 
 const port = parentPort;
 if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
@@ -36,14 +35,14 @@ function send(message: WorkerResponse, transfer: ArrayBuffer[] = []): void {
 }
 
 function fail(id: number, error: unknown): void {
-  if (error instanceof JobCancelledError) return send({ type: 'error', id, kind: 'cancelled', message: 'cancelled' });
+  const kind = errorKind(error);
   const e = error instanceof Error ? error : new Error(String(error));
-  const user = isUserError(e);
-  send({ type: 'error', id, kind: user ? 'user' : 'internal', message: user ? e.message : `${e.name}: ${e.message}\n${e.stack ?? ''}` });
+  // Internal errors travel with their stack: the host logs it as a bug report.
+  send({ type: 'error', id, kind, message: kind === 'internal' ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : e.message });
 }
 
 function requireSession(resultId: number): InspectionSession {
-  if (!session || session.resultId !== resultId) throw new InspectInputError('That inspection is no longer available; run Inspect Selection again.');
+  if (!session || session.resultId !== resultId) throw noLongerAvailable();
   return session;
 }
 
@@ -53,7 +52,7 @@ async function handle(request: WorkerRequest): Promise<void> {
     switch (request.type) {
       case 'inspect': {
         const isCancelled = () => Atomics.load(generation, 0) !== request.generation;
-        if (isCancelled()) throw new JobCancelledError();
+        if (isCancelled()) throw new CancelledError();
         if (request.job.model.kind === 'random') loaded = undefined; // let a big checkpoint go
         const { session: next, payload } = await runInspection(request.resultId, request.job, {
           loadGpt2,
@@ -76,12 +75,7 @@ async function handle(request: WorkerRequest): Promise<void> {
         return send({ type: 'trace', id, steps }, steps.map((s) => s.data.buffer as ArrayBuffer));
       }
       case 'export': {
-        const s = requireSession(request.resultId);
-        const source = s.exportSource();
-        const chunks =
-          request.format === 'csv'
-            ? inspectionCsv(source, s.tokens)
-            : inspectionJson(source, { tokens: s.tokens, decodeId: s.tokenizer.decodeId?.bind(s.tokenizer) }, { ...s.model });
+        const chunks = requireSession(request.resultId).exportChunks(request.format, request.provenance);
         const bytes = await writeChunksToFile(request.path, chunks);
         return send({ type: 'exported', id, bytes });
       }

@@ -1,5 +1,7 @@
 /** Messages between the extension host and the engine's worker thread (no vscode, no DOM). */
 import type { Truncation } from '../engine/limits';
+import type { ExportProvenance } from '../export/format';
+import type { ErrorKind } from '../errors';
 import type { RandomModelConfig } from '../engine/random';
 import type { InspectionSummary, LayerData, ModelView, TokenView, TraceStepView } from '../protocol';
 import type { TokenizerName } from '../tokenize/types';
@@ -7,7 +9,7 @@ import type { TokenizerName } from '../tokenize/types';
 export type ModelSpec =
   | { readonly kind: 'random'; readonly config: RandomModelConfig }
   /** A local Hugging Face GPT-2 folder (config.json + model.safetensors); `label` names it for people. */
-  | { readonly kind: 'gpt2'; readonly folder: string; readonly label: string };
+  | { readonly kind: 'gpt2'; readonly folder: string; readonly label: string; readonly hubId?: string };
 
 export interface InspectJob {
   readonly text: string;
@@ -21,7 +23,7 @@ export type WorkerRequest =
   | { readonly type: 'inspect'; readonly id: number; readonly generation: number; readonly resultId: number; readonly job: InspectJob }
   | { readonly type: 'layer'; readonly id: number; readonly resultId: number; readonly layer: number }
   | { readonly type: 'trace'; readonly id: number; readonly resultId: number; readonly layer: number; readonly head: number }
-  | { readonly type: 'export'; readonly id: number; readonly resultId: number; readonly format: 'json' | 'csv'; readonly path: string };
+  | { readonly type: 'export'; readonly id: number; readonly resultId: number; readonly format: 'json' | 'csv'; readonly path: string; readonly provenance: ExportProvenance };
 
 /** The summary the host turns into an InspectionSummary (it adds the source location and its notes). */
 export interface InspectedPayload {
@@ -44,5 +46,5 @@ export type WorkerResponse =
   | { readonly type: 'layer'; readonly id: number; readonly layer: LayerData }
   | { readonly type: 'trace'; readonly id: number; readonly steps: readonly TraceStepView[] }
   | { readonly type: 'exported'; readonly id: number; readonly bytes: number }
-  /** `kind`: cancelled (a newer job won), user (bad input or file: show as is), internal (a bug). */
-  | { readonly type: 'error'; readonly id: number; readonly kind: 'cancelled' | 'user' | 'internal'; readonly message: string };
+  /** `kind`: cancelled (a newer job won), user (bad input or file: show as is), internal (a bug; the message has the stack). */
+  | { readonly type: 'error'; readonly id: number; readonly kind: ErrorKind; readonly message: string };

@@ -3,6 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseSafetensors } from '../../src/model';
+import { readNpy } from './export/npyReader';
 import { assertClose, FIXTURES, readJson } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -101,7 +103,7 @@ describe('CLI (dist/cli.js, end to end)', function () {
     const n = 7; // a , · " b " ↵
     assert.equal(lines.length - 1, 2 * n * n);
     assert.ok(lines.some((l) => l.includes(',""""')), 'a quote character is escaped');
-    assert.ok(lines.some((l) => l.startsWith('0,1,6,6,↵,↵,')));
+    assert.ok(lines.some((l) => l.startsWith('0,1,6,6,"\n","\n",')), 'tokens are written as their raw text');
   });
 
   it('gives one clear line and exit code 2 for bad arguments and files', () => {
@@ -117,15 +119,91 @@ describe('CLI (dist/cli.js, end to end)', function () {
     expectUsageError(['mha', '--x', join(dir, 'x.safetensors'), '--weights', join(dir, 'weights.safetensors'), '--heads', '3'], /divisible by heads 3/);
     expectUsageError(['mha', '--x', join(dir, 'x.safetensors'), '--weights', join(dir, 'weights.safetensors'), '--heads', 'two'], /--heads must be a non-negative integer/);
     expectUsageError(['mha', '--x', join(dir, 'weights.safetensors'), '--weights', join(dir, 'weights.safetensors'), '--heads', '2'], /no tensor named "x"/);
-    expectUsageError(['inspect'], /exactly one of --text T or --file F/);
-    expectUsageError(['inspect', '--text', ''], /empty/);
+    expectUsageError(['inspect'], /exactly one of --text T, --file F or --ids/);
+    expectUsageError(['inspect', '--text', 'a', '--ids', '1'], /exactly one of --text T, --file F or --ids/);
+    expectUsageError(['inspect', '--text', ''], /no tokens/);
     expectUsageError(['inspect', '--text', 'hi', '--bogus'], /Unknown option '--bogus'/);
-    expectUsageError(['inspect', '--text', 'hi', '--format', 'xml'], /--format must be json or csv/);
+    expectUsageError(['inspect', '--text', 'hi', '--format', 'xml'], /--format must be json, csv, npy or safetensors/);
     expectUsageError(['inspect', '--text', 'hi', '--tokenizer', 'bpe'], /--tokenizer must be gpt2, word or char/);
     expectUsageError(['inspect', '--text', 'hi', '--model', tmp], /config\.json/);
-    expectUsageError(['inspect', '--text', 'hi', '--model', join(FIXTURES, 'gpt2-tiny'), '--tokenizer', 'word'], /needs --tokenizer gpt2/);
+    expectUsageError(['inspect', '--text', 'hi', '--model', join(FIXTURES, 'gpt2-tiny'), '--tokenizer', 'word'], /needs the gpt2 tokenizer, not word/);
     expectUsageError(['inspect', '--text', 'hi', '--random', '--d-model', '10', '--heads', '3'], /d_model 10 must be divisible by heads 3/);
     expectUsageError(['inspect', '--text', 'hi', '--out', join(tmp, 'no', 'such', 'folder', 'x.json')], /cannot write .*x\.json/);
-    expectUsageError(['inspect', '--text', 'word '.repeat(70), '--model', join(FIXTURES, 'gpt2-tiny')], /at most 64 \(n_positions\)/);
+    expectUsageError(['inspect', '--ids', '1,x', '--model', join(FIXTURES, 'gpt2-tiny')], /--ids must be comma-separated non-negative integers/);
+    expectUsageError(['inspect', '--ids', '1,50257', '--model', join(FIXTURES, 'gpt2-tiny')], /token id 50257 at position 1 must be an integer from 0 to 50256/);
+    expectUsageError(['inspect', '--text', 'hi', '--max-tokens', '0'], /--max-tokens must be at least 1/);
+    expectUsageError(['inspect', '--text', 'hi', '--max-tokens', '2.5'], /--max-tokens must be a non-negative integer/);
+    expectUsageError(['inspect', '--text', 'hi', '--memory-limit', 'lots'], /--memory-limit must be a size such as 2G/);
+    expectUsageError(['inspect', '--text', 'hi', '--memory-limit', '1K'], /the model alone needs about \d+ MB, more than the memory limit/);
+    expectUsageError(['inspect', '--text', 'hi', '--format', 'npy'], /--format npy writes files: give --out FOLDER/);
+    expectUsageError(['inspect', '--text', 'hi', '--layers', '0'], /--layers selects what --format npy or safetensors writes/);
+    expectUsageError(['inspect', '--text', 'hi', '--model', join(FIXTURES, 'gpt2-tiny'), '--format', 'npy', '--out', join(tmp, 'bad'), '--layers', '2'], /--layers: 2 is out of range/);
+    expectUsageError(['inspect', '--text', 'hi', '--model', join(FIXTURES, 'gpt2-tiny'), '--format', 'npy', '--out', join(tmp, 'bad'), '--heads', '1-0'], /--heads/);
+  });
+
+  it('cuts to n_positions and --max-tokens (default 512) with a warning and a truncation field', () => {
+    const r = run(['inspect', '--text', 'word '.repeat(70), '--model', join(FIXTURES, 'gpt2-tiny')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^attention-inspector: warning: The input has 71 tokens; only the first 64 were inspected \(the model's n_positions\)\.\n$/);
+    assert.deepEqual(JSON.parse(r.stdout).truncation, { totalTokens: 71, keptTokens: 64, reason: 'nPositions' });
+    // 20,000 characters one token each: cut to the default limit at once, not run for minutes.
+    const started = Date.now();
+    const long = run(['inspect', '--text', 'ab'.repeat(10_000), '--random', '--tokenizer', 'char', '--format', 'csv']);
+    assert.equal(long.code, 0, long.stderr);
+    assert.match(long.stderr, /20,000 tokens; only the first 512 were inspected \(--max-tokens\)/);
+    assert.equal(long.stdout.split('\r\n').length - 2, 4 * 512 * 512);
+    assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+    const five = JSON.parse(run(['inspect', '--text', 'one two three four five six', '--random', '--max-tokens', '5']).stdout);
+    assert.equal(five.tokens.length, 5);
+    assert.deepEqual(five.truncation, { totalTokens: 6, keptTokens: 5, reason: 'maxTokens' });
+  });
+
+  it('cuts to --memory-limit, and refuses text formats too big to be useful', () => {
+    const text = 'x'.repeat(3000);
+    const r = run(['inspect', '--text', text, '--random', '--tokenizer', 'char', '--max-tokens', '3000', '--memory-limit', '100M', '--out', join(tmp, 'mem.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(readFileSync(join(tmp, 'mem.json'), 'utf8'));
+    assert.equal(got.truncation.reason, 'memory');
+    assert.ok(got.tokens.length > 100 && got.tokens.length < 3000, `kept ${got.tokens.length}`);
+    assert.match(r.stderr, /only the first [\d,]+ were inspected \(--memory-limit\)/);
+    expectUsageError(['inspect', '--text', text, '--random', '--tokenizer', 'char', '--max-tokens', '3000'], /--format json would write about [\d.]+ (MB|GB) .*use --format npy or safetensors/);
+  });
+
+  it('--ids runs the model on the ids as given: the same numbers as the text, tokens with text and no offsets', () => {
+    const model = join(FIXTURES, 'gpt2-tiny');
+    const fromText = JSON.parse(run(['inspect', '--text', 'The cat sat', '--model', model]).stdout);
+    const ids = fromText.tokens.map((t: { id: number }) => t.id);
+    assert.deepEqual(ids, [464, 3797, 3332]);
+    const fromIds = JSON.parse(run(['inspect', '--ids', ids.join(','), '--model', model]).stdout);
+    assert.deepEqual(fromIds.attentions, fromText.attentions);
+    assert.deepEqual(fromIds.scores, fromText.scores);
+    assert.deepEqual(fromIds.topNext, fromText.topNext);
+    assert.deepEqual(fromIds.tokens.map((t: { text: string; start: null }) => [t.text, t.start]), [['The', null], [' cat', null], [' sat', null]]);
+    assert.deepEqual(Object.keys(fromText), ['format', 'version', 'model', 'source', 'truncation', 'tokens', 'attentions', 'scores', 'metrics', 'metricLabels', 'topNext', 'perplexity']);
+    assert.deepEqual(fromText.tokens[1], { id: 3797, text: ' cat', display: '·cat', start: 3, end: 7 });
+  });
+
+  it('--format npy and safetensors write the selected layers and heads as float32, with the tokens beside them', () => {
+    const c = readJson<{ name: string; text: string; ids: number[]; attentions: number[][][][]; scores: (number | null)[][][][] }[]>('gpt2-tiny', 'expected.json').find((x) => x.name === 'code')!;
+    const model = join(FIXTURES, 'gpt2-tiny');
+    const dir = join(tmp, 'npy');
+    const r = run(['inspect', '--text', c.text, '--model', model, '--format', 'npy', '--out', dir, '--layers', '1', '--heads', '0,2-3']);
+    assert.equal(r.code, 0, r.stderr);
+    const n = c.ids.length;
+    const attentions = readNpy(readFileSync(join(dir, 'attentions.npy')));
+    const scores = readNpy(readFileSync(join(dir, 'scores.npy')));
+    assert.deepEqual(attentions.shape, [1, 3, n, n]);
+    assertClose(attentions.data, [0, 2, 3].map((h) => c.attentions[1][h]) as never, 'npy attentions');
+    assertClose(scores.data, [0, 2, 3].map((h) => c.scores[1][h]) as never, 'npy scores');
+    const sidecar = JSON.parse(readFileSync(join(dir, 'inspection.json'), 'utf8'));
+    assert.deepEqual(sidecar.tokens.map((t: { id: number }) => t.id), c.ids);
+    assert.deepEqual([sidecar.layers, sidecar.heads], [[1], [0, 2, 3]]);
+
+    const file = join(tmp, 'all.safetensors');
+    assert.equal(run(['inspect', '--text', c.text, '--model', model, '--format', 'safetensors', '--out', file]).code, 0);
+    const tensors = parseSafetensors(readFileSync(file));
+    assert.deepEqual(tensors.get('attentions')!.shape, [2, 4, n, n]);
+    assertClose(tensors.get('attentions')!.data, c.attentions as never, 'safetensors attentions');
+    assertClose(tensors.get('scores')!.data, c.scores as never, 'safetensors scores');
   });
 });

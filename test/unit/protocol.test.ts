@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_PNG_DATA_URL, parseWebviewMessage, thumbnail } from '../../src/protocol';
+import { MAX_PNG_DATA_URL, parseWebviewMessage } from '../../src/protocol';
 import { DEFAULTS, readSettings } from '../../src/settings';
 
 describe('protocol: messages from webviews are untrusted', () => {
@@ -56,17 +56,6 @@ describe('protocol: messages from webviews are untrusted', () => {
         parseWebviewMessage(raw);
       }),
     );
-  });
-});
-
-describe('protocol: thumbnails', () => {
-  it('keep small heads exact and block-average large ones', () => {
-    const w = Float32Array.from([1, 0, 0.5, 0.5]);
-    assert.deepEqual(Array.from(thumbnail(w, 1, 2, 48)), [1, 0, 0.5, 0.5]);
-    const n = 4;
-    const big = new Float32Array(n * n).map((_, i) => (i % n === 0 ? 1 : 0)); // all weight on key 0
-    const t = thumbnail(big, 1, n, 2);
-    assert.deepEqual(Array.from(t), [0.5, 0, 0.5, 0]);
   });
 });
 

@@ -4,6 +4,8 @@ import { mergeHeads, multiHeadAttention, splitHeads } from '../../../src/engine/
 import { randomMhaWeights, randomModelInput, Xoshiro128 } from '../../../src/engine/random';
 import { ShapeError, tensor, type Tensor } from '../../../src/engine/tensor';
 import type { MhaWeights } from '../../../src/engine/types';
+import { traceStepText } from '../../../src/present/steps';
+import { CancelledError } from '../../../src/errors';
 import { assertClose } from '../helpers';
 
 /** The lecture's loop, one head and one query at a time, in float64: the slow, obvious reference. */
@@ -99,8 +101,8 @@ describe('multiHeadAttention', () => {
     const ids = r.trace!.map((s) => s.id);
     assert.deepEqual(ids, ['x', 'wQuery', 'wKey', 'wValue', 'queries', 'keys', 'values', 'rawScores', 'scaledScores', 'maskedScores', 'attnWeights', 'contextVectors', 'concat', 'outProj', 'output']);
     const byId = Object.fromEntries(r.trace!.map((s) => [s.id, s]));
-    assert.ok(byId.scaledScores.formula.includes('√4'));
-    assert.match(byId.maskedScores.formula, /j > i/);
+    assert.ok(traceStepText(byId.scaledScores, 1).formula.includes('√4'));
+    assert.match(traceStepText(byId.maskedScores, 1).formula, /j > i \(head 1\)/);
     // ÷√d_k really is QKᵀ divided by 2 (headDim 4), and masking only touches j > i.
     for (let idx = 0; idx < 2 * 16; idx++) {
       assert.ok(Math.abs(byId.scaledScores.tensor.data[idx] - byId.rawScores.tensor.data[idx] / 2) < 1e-6);
@@ -109,9 +111,9 @@ describe('multiHeadAttention', () => {
     }
     assert.equal(byId.attnWeights.tensor, r.attnWeights);
     assert.equal(byId.output.tensor, r.output);
-    assert.ok(r.trace!.every((s) => s.title && s.explanation));
+    assert.ok(r.trace!.every((s) => traceStepText(s).title && traceStepText(s).explanation));
     const unmasked = multiHeadAttention(tensor([4, 8], x.flat()), weights, { causal: false, trace: true });
-    assert.equal(unmasked.trace!.find((s) => s.id === 'maskedScores')!.formula, 'no mask');
+    assert.equal(traceStepText(unmasked.trace!.find((s) => s.id === 'maskedScores')!).formula, 'no mask');
   });
 
   it('splitHeads and mergeHeads are inverses', () => {
@@ -140,5 +142,29 @@ describe('multiHeadAttention', () => {
     const x = randomModelInput([7], { dModel: 8, heads: 2, seed: 1, causal: true });
     const r = multiHeadAttention(x, randomMhaWeights({ dModel: 8, heads: 2, seed: 1, causal: true }), { causal: true });
     assert.deepEqual(Array.from(r.attnWeights.data), [1, 1]);
+  });
+});
+
+describe('cancellation checkpoints', () => {
+  it('checking for cancellation in row blocks changes no number, and a throwing checkpoint stops the work', () => {
+    const n = 1500;
+    for (const causal of [true, false]) {
+      const config = { dModel: 256, heads: 2, seed: 3, causal };
+      const x = randomModelInput(Array.from({ length: n }, (_, i) => i % 97), config);
+      const w = randomMhaWeights(config);
+      const plain = multiHeadAttention(x, w, { causal });
+      let calls = 0;
+      const blocked = multiHeadAttention(x, w, { causal, checkpoint: () => calls++ });
+      // Each head's scores alone are 1500²·128 multiply-adds: several blocks of 2^26.
+      assert.ok(calls > 2 * 2 * 3, `checkpoint called ${calls} times`);
+      for (const key of ['attnScores', 'attnWeights', 'contextVectors', 'output'] as const) {
+        assert.ok(plain[key].data.every((v, i) => Object.is(v, blocked[key].data[i])), `${key} (causal ${causal}) differs`);
+      }
+      let left = 5;
+      assert.throws(
+        () => multiHeadAttention(x, w, { causal, checkpoint: () => { if (--left === 0) throw new CancelledError(); } }),
+        CancelledError,
+      );
+    }
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { inspectTokens } from '../../../src/engine/inspect';
+import { inspect } from '../../../src/engine/inspection';
 import { deriveSeed, randomMhaWeights, randomModelInput, sinusoidalPositions, tokenEmbedding, validateRandomConfig, Xoshiro128 } from '../../../src/engine/random';
 
 describe('default random model', () => {
@@ -60,11 +60,11 @@ describe('default random model', () => {
   it('inspections are bit-identical for a seed and change with it', () => {
     const ids = [10, 20, 30, 20];
     const config = { dModel: 32, heads: 4, seed: 9, causal: false };
-    const a = inspectTokens(ids, { kind: 'random', config });
-    const b = inspectTokens(ids, { kind: 'random', config });
-    assert.deepEqual(a.attentions[0].data, b.attentions[0].data);
-    const c = inspectTokens(ids, { kind: 'random', config: { ...config, seed: 10 } });
-    assert.notDeepEqual(a.attentions[0].data, c.attentions[0].data);
+    const a = inspect(ids, { kind: 'random', config });
+    const b = inspect(ids, { kind: 'random', config });
+    assert.deepEqual(a.layer(0).attnWeights.data, b.layer(0).attnWeights.data);
+    const c = inspect(ids, { kind: 'random', config: { ...config, seed: 10 } });
+    assert.notDeepEqual(a.layer(0).attnWeights.data, c.layer(0).attnWeights.data);
     assert.equal(a.layers, 1);
     assert.equal(a.metrics[0].length, 4);
     assert.equal(a.perplexity, null);

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { METRIC_LABELS } from '../../../src/engine/metrics';
 import type { TokenView } from '../../../src/protocol';
-import { exactNumber, formatNumber, labelIndices, labelStep, METRIC_COLUMNS, readoutText, tokenLabel } from '../../../webview/format';
+import { exactNumber, formatNumber, labelIndices, labelStep, readoutText, tokenLabel } from '../../../webview/format';
 
 const tokens: TokenView[] = ['The', '·cat', '·sat', '·on', '·the', '·mat'].map((text, i) => ({ id: i, text, start: i, end: i + 1 }));
 
@@ -88,13 +87,5 @@ describe('webview text formatting', () => {
     assert.deepEqual(labelIndices(3, 27, 10), [10, 20]);
     assert.deepEqual(labelIndices(0, 1023, 200), [0, 200, 400, 600, 800, 1000]);
     assert.deepEqual(labelIndices(5, 4, 1), []);
-  });
-
-  it('uses the engine’s metric labels', () => {
-    assert.deepEqual(
-      METRIC_COLUMNS.map((c) => c.label),
-      METRIC_COLUMNS.map((c) => METRIC_LABELS[c.key]),
-    );
-    assert.deepEqual(new Set(METRIC_COLUMNS.map((c) => c.key)), new Set(Object.keys(METRIC_LABELS)));
   });
 });

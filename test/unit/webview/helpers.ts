@@ -2,7 +2,8 @@
 import { multiHeadAttention, type StepId } from '../../../src/engine/attention';
 import { headMetrics } from '../../../src/engine/metrics';
 import { randomMhaWeights, randomModelInput, type RandomModelConfig } from '../../../src/engine/random';
-import { thumbnail, THUMBNAIL_SIZE, type HostMessage, type InspectionSummary, type LayerData, type TraceData, type WebviewMessage } from '../../../src/protocol';
+import { THUMBNAIL_SIZE, type HostMessage, type InspectionSummary, type LayerData, type TraceData, type WebviewMessage } from '../../../src/protocol';
+import { thumbnail } from '../../../src/engine/downsample';
 import type { Disposable, Transport } from '../../../webview/transport';
 
 export class FakeTransport implements Transport {
@@ -111,7 +112,7 @@ export function engineResult(opts: { n?: number; layers?: number; dModel?: numbe
           const size = rest.reduce((a, b) => a * b, 1);
           const shape = s.perHead ? rest : [first, ...rest];
           const data = s.perHead ? s.tensor.data.slice(head * size, (head + 1) * size) : s.tensor.data;
-          return { id: s.id as StepId, title: s.title, formula: s.formula, explanation: s.explanation, shape, data };
+          return { id: s.id as StepId, perHead: s.perHead, source: s.source, params: s.params, shape, data };
         }),
       };
     },
