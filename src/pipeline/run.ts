@@ -5,7 +5,7 @@
 import { totalmem } from 'node:os';
 import { UserError } from '../errors';
 import { inspect, modelShape, type Inspection, type InspectionOptions } from '../engine/inspection';
-import { inspectionBytes, limitTokens, type Truncation } from '../engine/limits';
+import { inspectionBytes, limitTokens, type ModelShape, type Truncation } from '../engine/limits';
 import { displayText } from '../tokenize/display';
 import type { LoadedModel } from './model';
 
@@ -26,8 +26,8 @@ export interface InspectedToken {
 export interface PipelineOptions extends Omit<InspectionOptions, 'keep'> {
   /** The caller's token limit (the extension's maxTokens, the CLI's --max-tokens). */
   readonly maxTokens: number;
-  /** Bytes one inspection may take, weights included (default: defaultMemoryBudget()). */
-  readonly memoryBudget?: number;
+  /** Bytes one inspection may take, weights included, or a rule from the model's sizes (default: defaultMemoryBudget()). */
+  readonly memoryBudget?: number | ((shape: ModelShape) => number);
   readonly keep?: InspectionOptions['keep'];
   /** Traces will be asked for and layers copied for transfer (the worker): the memory estimate counts them. */
   readonly interactive?: boolean;
@@ -74,7 +74,7 @@ export function runPipeline(input: PipelineInput, loaded: LoadedModel, options: 
   if (all.length === 0) throw new UserError('there is nothing to inspect: the input has no tokens');
   const keep = options.keep ?? 'inputs';
   const shape = modelShape(loaded.model);
-  const budget = options.memoryBudget ?? defaultMemoryBudget();
+  const budget = typeof options.memoryBudget === 'function' ? options.memoryBudget(shape) : (options.memoryBudget ?? defaultMemoryBudget());
   const usage = { keep, trace: options.interactive ?? false, transfer: options.interactive ?? false };
   const { kept, truncation } = limitTokens(shape, all.length, { maxTokens: options.maxTokens, memoryBudget: budget, ...usage });
   if (kept === 0) {

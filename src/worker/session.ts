@@ -8,7 +8,8 @@ import type { AttentionResult } from '../engine/attention';
 import type { Gpt2Weights } from '../engine/types';
 import { inspectionCsv, inspectionJson, type ExportProvenance } from '../export/format';
 import { loadModel, type ModelSpec as PipelineModelSpec } from '../pipeline/model';
-import { runPipeline, type PipelineResult } from '../pipeline/run';
+import type { ModelShape } from '../engine/limits';
+import { defaultMemoryBudget, runPipeline, type PipelineResult } from '../pipeline/run';
 import { thumbnail } from '../engine/downsample';
 import { THUMBNAIL_SIZE, type LayerData, type TraceStepView } from '../protocol';
 import { displayText } from '../tokenize/display';
@@ -19,8 +20,18 @@ export interface RunContext {
   readonly isCancelled: () => boolean;
   readonly progress: (message: string, fraction: number) => void;
   readonly backend: () => string;
-  /** Bytes one inspection may take (default: the pipeline's). */
+  /** Bytes one inspection may take (default: interactiveBudget). */
   readonly memoryBudget?: number;
+}
+
+/**
+ * Beyond the weights, what one interactive inspection may hold: its layers travel to the extension host
+ * and on to the webview, which each keep a copy, so a layer must stay far below the host's own limits.
+ */
+export const INTERACTIVE_BYTES = 2 * 1024 ** 3;
+
+function interactiveBudget(shape: ModelShape): number {
+  return Math.min(defaultMemoryBudget(), shape.weightBytes + INTERACTIVE_BYTES);
 }
 
 export class InspectionSession {
@@ -73,13 +84,14 @@ export async function runInspection(resultId: number, job: InspectJob, ctx: RunC
   let first: AttentionResult | undefined;
   const result = runPipeline({ text: job.text }, loaded, {
     maxTokens: job.maxTokens,
-    memoryBudget: ctx.memoryBudget,
+    memoryBudget: ctx.memoryBudget ?? interactiveBudget,
     interactive: true,
     topK: 10,
     checkpoint,
     onLayer: (layer, layers) => ctx.progress(`Layer ${layer + 1} of ${layers}`, 0.05 + (0.9 * (layer + 1)) / layers),
     // Each layer is summarised as it passes: the grid's thumbnails; layer 0 is sent whole.
     onAttention: (layer, attention) => {
+      checkpoint();
       const { heads, n } = attention;
       side = Math.min(THUMBNAIL_SIZE, n);
       thumbnails ??= new Float32Array(loaded.info.layers * heads * side * side); // [layers, heads, side, side]
@@ -88,6 +100,7 @@ export async function runInspection(resultId: number, job: InspectJob, ctx: RunC
     },
   });
   if (!first || !thumbnails) throw new Error('runInspection: the engine reported no attention for layer 0');
+  checkpoint(); // a newer job may have arrived while the last layer was summarised
   const { inspection, tokens } = result;
   const decode = loaded.tokenizer.decodeId?.bind(loaded.tokenizer);
   const session = new InspectionSession(resultId, result);
