@@ -1,12 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { CancelledError, UserError } from '../errors';
 import { downloadHubModel, isAbortError, validateRepoId, DEFAULT_HUB_ENDPOINT } from '../model/hub';
 import type { ModelSpec } from '../worker/protocol';
 import { readWorkspaceSettings, SECTION, type Settings } from './settings';
 
 /** The user cancelled (a download, a dialog): nothing to report. */
-export class UserCancelled extends Error {
+export class UserCancelled extends CancelledError {
   constructor() {
     super('cancelled');
     this.name = 'UserCancelled';
@@ -14,7 +15,7 @@ export class UserCancelled extends Error {
 }
 
 /** A setting or model problem worded for people, with an action that fixes it. */
-export class ModelSetupError extends Error {
+export class ModelSetupError extends UserError {
   constructor(
     message: string,
     readonly fix: 'chooseModel' | 'openSettings' = 'chooseModel',
