@@ -97,6 +97,46 @@ export interface ViewSettings {
   readonly compact: boolean;
 }
 
+/** What requests of one side can ask for: method → the parameters it carries and the value it is answered with. */
+export type RequestTable = { readonly [method: string]: { readonly params: object; readonly result: unknown } };
+
+/** Requests a webview makes of the host. */
+export type WebviewRequests = {
+  /** Full matrices of a layer. */
+  readonly layer: { readonly params: { readonly resultId: number; readonly layer: number }; readonly result: LayerData };
+  /** The step trace of one head. */
+  readonly trace: { readonly params: { readonly resultId: number; readonly layer: number; readonly head: number }; readonly result: TraceData };
+};
+
+/** Requests the host makes of a webview. */
+export type HostRequests = {
+  /** The heatmap on show, drawn for export, as a data: URL of a PNG image. */
+  readonly png: { readonly params: Record<string, never>; readonly result: string };
+};
+
+/** A request that expects exactly one `reply` with the same `id` (ids count up per sender). */
+export type RequestMessage<R extends RequestTable> = {
+  [M in keyof R & string]: { readonly type: 'request'; readonly id: number; readonly method: M; readonly params: R[M]['params'] };
+}[keyof R & string];
+
+/** Why a request has no value: `cancelled` (a newer inspection replaced it; ask again later) or `failed` (the message is for people). */
+export interface ReplyError {
+  readonly kind: 'cancelled' | 'failed';
+  readonly message: string;
+}
+
+/**
+ * The answer to request `id`: its value, why there is none, or `sameAs`: the same request is already being
+ * answered under that id (repeats are answered once), so it settles with that one.
+ */
+export type ReplyMessage<R extends RequestTable> = {
+  [M in keyof R & string]: { readonly type: 'reply'; readonly id: number; readonly method: M } & (
+    | { readonly value: R[M]['result'] }
+    | { readonly error: ReplyError }
+    | { readonly sameAs: number }
+  );
+}[keyof R & string];
+
 /** Host → webview. */
 export type HostMessage =
   /** Settings that change how things are drawn; sent after `ready` and whenever they change. */
@@ -107,33 +147,29 @@ export type HostMessage =
   | { readonly type: 'idle' }
   /** A new inspection, with the first layer to show. */
   | { readonly type: 'result'; readonly summary: InspectionSummary; readonly layer: LayerData }
-  /** Answer to `requestLayer`. */
-  | { readonly type: 'layer'; readonly layer: LayerData }
-  /** Answer to `requestTrace`. */
-  | { readonly type: 'trace'; readonly trace: TraceData }
   /** Nothing to show yet, with the reason (no editor, empty selection, …). */
   | { readonly type: 'empty'; readonly message: string }
   /** The inspection failed; the message is for people. */
   | { readonly type: 'error'; readonly message: string }
-  /** Export asks the webview for the visible heatmap as PNG; answered with `png`. */
-  | { readonly type: 'requestPng'; readonly requestId: number };
+  /** The host asks a webview for something (see `HostRequests`); the webview answers with one `reply`. */
+  | RequestMessage<HostRequests>
+  /** The one answer to a webview's `request`. */
+  | ReplyMessage<WebviewRequests>;
 
 /** Webview → host. Everything here is validated by `parseWebviewMessage` before use. */
 export type WebviewMessage =
   /** The webview's script has loaded and listens; the host answers with settings and the last result. */
   | { readonly type: 'ready' }
-  /** Full matrices of a layer. */
-  | { readonly type: 'requestLayer'; readonly resultId: number; readonly layer: number }
-  /** The step trace of one head. */
-  | { readonly type: 'requestTrace'; readonly resultId: number; readonly layer: number; readonly head: number }
+  /** The webview asks the host for something (see `WebviewRequests`); the host answers with one `reply`. */
+  | RequestMessage<WebviewRequests>
+  /** The one answer to a host's `request`. */
+  | ReplyMessage<HostRequests>
   /** Shade the source text by one query's attention row (weights over the keys, length n). */
   | { readonly type: 'highlight'; readonly resultId: number; readonly query: number; readonly weights: Float32Array }
   /** Remove editor highlights. */
   | { readonly type: 'clearHighlight' }
   /** Select a token's source range in the editor. */
   | { readonly type: 'revealToken'; readonly resultId: number; readonly index: number }
-  /** Answer to `requestPng`: a data: URL of a PNG image, or an error. */
-  | { readonly type: 'png'; readonly requestId: number; readonly dataUrl?: string; readonly error?: string }
   /** Buttons in the webview that run extension commands. */
   | { readonly type: 'command'; readonly command: WebviewCommand };
 
@@ -144,16 +180,85 @@ const WEBVIEW_COMMANDS: readonly WebviewCommand[] = ['inspectSelection', 'choose
 export const MAX_PNG_DATA_URL = 64 * 1024 * 1024;
 /** Largest attention row accepted in a highlight message. */
 export const MAX_ROW_LENGTH = 1 << 20;
+/** Longest error message accepted in a reply from a webview. */
+export const MAX_REPLY_ERROR = 500;
+/** Highest layer or head index a webview may ask for. */
+const MAX_LAYER_OR_HEAD = 4096;
 
 function isIndex(v: unknown, max = Number.MAX_SAFE_INTEGER): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+}
+
+/** A plain object's own property (never one inherited through `__proto__`). */
+function own(o: object, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, key) ? (o as Record<string, unknown>)[key] : undefined;
+}
+
+/** A short, safe rendering of an untrusted value for a refusal reason (never throws, never huge). */
+function shown(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : typeof v;
+}
+
+function isRecord(v: unknown): v is object {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+type Parsed = { ok: true; message: WebviewMessage } | { ok: false; reason: string };
+
+/** A webview's request: a known method with exactly the parameters it needs, copied field by field. */
+function parseRequest(m: object): Parsed {
+  const refuse = (reason: string) => ({ ok: false as const, reason });
+  const id = own(m, 'id');
+  const method = own(m, 'method');
+  const p = own(m, 'params');
+  if (!isIndex(id)) return refuse('request needs an integer id');
+  if (!isRecord(p)) return refuse('request params must be an object');
+  const resultId = own(p, 'resultId'), layer = own(p, 'layer'), head = own(p, 'head');
+  switch (method) {
+    case 'layer':
+      if (!isIndex(resultId) || !isIndex(layer, MAX_LAYER_OR_HEAD)) return refuse('layer request needs integer resultId and layer');
+      return { ok: true, message: { type: 'request', id, method, params: { resultId, layer } } };
+    case 'trace':
+      if (!isIndex(resultId) || !isIndex(layer, MAX_LAYER_OR_HEAD) || !isIndex(head, MAX_LAYER_OR_HEAD)) return refuse('trace request needs integer resultId, layer and head');
+      return { ok: true, message: { type: 'request', id, method, params: { resultId, layer, head } } };
+    default:
+      return refuse(`unknown request method ${shown(method)}`);
+  }
+}
+
+/** A webview's answer to a host request: exactly one of value, error or sameAs, the value checked per method. */
+function parseReply(m: object): Parsed {
+  const refuse = (reason: string) => ({ ok: false as const, reason });
+  const id = own(m, 'id');
+  const method = own(m, 'method');
+  if (!isIndex(id)) return refuse('reply needs an integer id');
+  if (method !== 'png') return refuse(`unknown reply method ${shown(method)}`);
+  const present = ['value', 'error', 'sameAs'].filter((k) => own(m, k) !== undefined);
+  if (present.length !== 1) return refuse('reply needs exactly one of value, error and sameAs');
+  const error = own(m, 'error');
+  if (error !== undefined) {
+    const kind = isRecord(error) ? own(error, 'kind') : undefined;
+    const message = isRecord(error) ? own(error, 'message') : undefined;
+    if ((kind !== 'cancelled' && kind !== 'failed') || typeof message !== 'string') return refuse('reply error needs a kind and a message');
+    return { ok: true, message: { type: 'reply', id, method, error: { kind, message: message.slice(0, MAX_REPLY_ERROR) } } };
+  }
+  const sameAs = own(m, 'sameAs');
+  if (sameAs !== undefined) {
+    if (!isIndex(sameAs)) return refuse('reply sameAs must be a request id');
+    return { ok: true, message: { type: 'reply', id, method, sameAs } };
+  }
+  const value = own(m, 'value');
+  if (typeof value !== 'string' || !value.startsWith('data:image/png;base64,') || value.length > MAX_PNG_DATA_URL) {
+    return refuse('png reply needs a data:image/png;base64 URL');
+  }
+  return { ok: true, message: { type: 'reply', id, method, value } };
 }
 
 /**
  * Checks an untrusted message from a webview. Returns the message, or a reason it was refused; a
  * refused message is never acted on.
  */
-export function parseWebviewMessage(raw: unknown): { ok: true; message: WebviewMessage } | { ok: false; reason: string } {
+export function parseWebviewMessage(raw: unknown): Parsed {
   const refuse = (reason: string) => ({ ok: false as const, reason });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return refuse('not an object');
   const m = raw as Record<string, unknown>;
@@ -161,12 +266,10 @@ export function parseWebviewMessage(raw: unknown): { ok: true; message: WebviewM
     case 'ready':
     case 'clearHighlight':
       return { ok: true, message: { type: m.type } };
-    case 'requestLayer':
-      if (!isIndex(m.resultId) || !isIndex(m.layer, 4096)) return refuse('requestLayer needs integer resultId and layer');
-      return { ok: true, message: { type: 'requestLayer', resultId: m.resultId, layer: m.layer } };
-    case 'requestTrace':
-      if (!isIndex(m.resultId) || !isIndex(m.layer, 4096) || !isIndex(m.head, 4096)) return refuse('requestTrace needs integer resultId, layer and head');
-      return { ok: true, message: { type: 'requestTrace', resultId: m.resultId, layer: m.layer, head: m.head } };
+    case 'request':
+      return parseRequest(m);
+    case 'reply':
+      return parseReply(m);
     case 'highlight': {
       if (!isIndex(m.resultId) || !isIndex(m.query, MAX_ROW_LENGTH)) return refuse('highlight needs integer resultId and query');
       const w = m.weights;
@@ -177,18 +280,10 @@ export function parseWebviewMessage(raw: unknown): { ok: true; message: WebviewM
     case 'revealToken':
       if (!isIndex(m.resultId) || !isIndex(m.index, MAX_ROW_LENGTH)) return refuse('revealToken needs integer resultId and index');
       return { ok: true, message: { type: 'revealToken', resultId: m.resultId, index: m.index } };
-    case 'png': {
-      if (!isIndex(m.requestId)) return refuse('png needs an integer requestId');
-      if (m.error !== undefined) return { ok: true, message: { type: 'png', requestId: m.requestId, error: String(m.error).slice(0, 500) } };
-      if (typeof m.dataUrl !== 'string' || !m.dataUrl.startsWith('data:image/png;base64,') || m.dataUrl.length > MAX_PNG_DATA_URL) {
-        return refuse('png needs a data:image/png;base64 URL');
-      }
-      return { ok: true, message: { type: 'png', requestId: m.requestId, dataUrl: m.dataUrl } };
-    }
     case 'command':
-      if (!WEBVIEW_COMMANDS.includes(m.command as WebviewCommand)) return refuse(`unknown command ${JSON.stringify(m.command)}`);
+      if (!WEBVIEW_COMMANDS.includes(m.command as WebviewCommand)) return refuse(`unknown command ${shown(m.command)}`);
       return { ok: true, message: { type: 'command', command: m.command as WebviewCommand } };
     default:
-      return refuse(`unknown message type ${JSON.stringify(m.type)}`);
+      return refuse(`unknown message type ${shown(m.type)}`);
   }
 }

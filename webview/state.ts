@@ -1,8 +1,9 @@
 // The webview's brain, with no DOM: host messages and user actions in, state and host requests out.
 // The view layer (app.ts) renders `state` and calls the action methods; tests drive it with a fake transport.
-import { COLOR_SCALES, type HostMessage, type InspectionSummary, type LayerData, type TraceData, type ViewSettings, type WebviewCommand } from '../src/protocol';
+import { COLOR_SCALES, type HostMessage, type HostRequests, type InspectionSummary, type LayerData, type TraceData, type ViewSettings, type WebviewCommand, type WebviewRequests } from '../src/protocol';
 import { readoutText } from './format';
 import { colorTop, headSlice, maxFinite, meanMask, meanOverHeads, type HeatmapMatrix } from './matrix';
+import { RequestChannel, type RequestError } from './requestChannel';
 import type { Disposable, Transport } from './transport';
 
 export type HeadChoice = number | 'mean';
@@ -105,10 +106,21 @@ export function parseViewState(raw: unknown): ViewState {
 
 const traceKey = (layer: number, head: number) => `${layer}:${head}`;
 
+/** How long a layer or trace may take to arrive: longer than any one request the engine runs. */
+const ANSWER_TIMEOUT_MS = 5 * 60_000;
+
+function without<T>(set: ReadonlySet<T>, item: T): Set<T> {
+  const s = new Set(set);
+  s.delete(item);
+  return s;
+}
+
 export class Controller {
   private current: AppState;
   private readonly listeners = new Set<Listener>();
   private subscription: Disposable | undefined;
+  /** Layers and traces are asked of the host through it; it answers the host's PNG request. */
+  private readonly channel: RequestChannel<WebviewRequests, HostRequests>;
   private pngRenderer: PngRenderer | undefined;
   /** The row last sent as `highlight`, to send each row once and `clearHighlight` only after one. */
   private highlighted: string | null = null;
@@ -121,6 +133,12 @@ export class Controller {
   ) {
     this.maxCacheBytes = options.maxCacheBytes ?? 256 * 1024 * 1024;
     this.maxTraces = options.maxTraces ?? 6;
+    this.channel = new RequestChannel<WebviewRequests, HostRequests>({
+      post: (message) => transport.post(message),
+      peer: 'The extension host',
+      timeoutMs: ANSWER_TIMEOUT_MS,
+      handlers: { png: () => this.drawPng() },
+    });
     this.current = {
       phase: 'loading',
       settings: { ...DEFAULT_SETTINGS, compact: options.compact ?? false },
@@ -152,6 +170,7 @@ export class Controller {
     this.subscription?.dispose();
     this.subscription = undefined;
     this.listeners.clear();
+    this.channel.dispose();
   }
 
   subscribe(listener: Listener): () => void {
@@ -181,29 +200,23 @@ export class Controller {
         this.update({ busy: message.message || 'Working…' });
         return;
       case 'idle':
-        // Requests that were queued behind the cancelled run were dropped: ask again for what is shown.
-        this.update({ busy: null, pendingLayers: new Set(), pendingTrace: null });
+        // Requests about the shown result that the cancelled run dropped were answered `cancelled`: ask again.
+        this.update({ busy: null });
         this.ensureData();
         return;
       case 'result':
         this.onResult(message.summary, message.layer);
-        return;
-      case 'layer':
-        this.onLayer(message.layer);
-        return;
-      case 'trace':
-        this.onTrace(message.trace);
         return;
       case 'empty':
         if (this.current.summary) this.update({ busy: null, notice: message.message });
         else this.update({ busy: null, phase: 'empty', emptyMessage: message.message });
         return;
       case 'error':
-        // A failed layer or trace request may be retried by choosing it again.
-        this.update({ busy: null, error: message.message, pendingLayers: new Set(), pendingTrace: null });
+        this.update({ busy: null, error: message.message });
         return;
-      case 'requestPng':
-        this.answerPng(message.requestId);
+      case 'request':
+      case 'reply':
+        this.channel.receive(message);
         return;
       default:
         return;
@@ -250,13 +263,17 @@ export class Controller {
     return layer.weights instanceof Float32Array && layer.scores instanceof Float32Array && layer.weights.length === size && layer.scores.length === size;
   }
 
-  private onLayer(layer: LayerData): void {
+  /** Whether answers about `resultId` still matter: a newer inspection makes them stale. */
+  private isCurrent(resultId: number): boolean {
+    return this.current.summary?.resultId === resultId;
+  }
+
+  private onLayer(resultId: number, index: number, layer: LayerData): void {
     const { summary } = this.current;
-    if (!summary || layer.resultId !== summary.resultId) return; // an answer about an older inspection
-    const pendingLayers = new Set(this.current.pendingLayers);
-    pendingLayers.delete(layer.layer);
-    if (!this.layerShapeOk(layer, summary.model.heads, summary.tokens.length)) {
-      this.update({ pendingLayers, error: `Layer ${layer.layer} arrived with the wrong size; try inspecting again.` });
+    if (!summary || !this.isCurrent(resultId)) return; // an answer about an older inspection
+    const pendingLayers = without(this.current.pendingLayers, index);
+    if (layer.resultId !== resultId || layer.layer !== index || !this.layerShapeOk(layer, summary.model.heads, summary.tokens.length)) {
+      this.update({ pendingLayers, error: `Layer ${index} arrived with the wrong size; try inspecting again.` });
       return;
     }
     const layers = new Map(this.current.layers);
@@ -264,6 +281,12 @@ export class Controller {
     layers.set(layer.layer, layer);
     this.evict(layers);
     this.update({ layers, pendingLayers });
+  }
+
+  /** A request ended without a value: it is no longer pending; unless cancelled (asked again after `idle` or `result`), the banner says why. */
+  private onFailure(resultId: number, error: RequestError, settle: (s: AppState) => Partial<AppState>): void {
+    if (!this.isCurrent(resultId)) return;
+    this.update({ ...settle(this.current), ...(error.kind === 'cancelled' ? {} : { error: error.message }) });
   }
 
   /** Drops least recently used layers beyond the memory budget; the shown layer always stays. */
@@ -279,9 +302,9 @@ export class Controller {
     }
   }
 
-  private onTrace(trace: TraceData): void {
-    const { summary, pendingTrace } = this.current;
-    if (!summary || trace.resultId !== summary.resultId) return;
+  private onTrace(resultId: number, trace: TraceData): void {
+    const { pendingTrace } = this.current;
+    if (!this.isCurrent(resultId) || trace.resultId !== resultId) return;
     const traces = new Map(this.current.traces);
     const key = traceKey(trace.layer, trace.head);
     traces.delete(key);
@@ -298,19 +321,14 @@ export class Controller {
     this.update({ traces, pendingTrace: done ? null : pendingTrace });
   }
 
-  private answerPng(requestId: number): void {
-    if (!this.current.summary || !currentMatrix(this.current)) {
-      this.transport.post({ type: 'png', requestId, error: 'There is no heatmap to export yet: inspect some text first.' });
-      return;
-    }
-    if (!this.pngRenderer) {
-      this.transport.post({ type: 'png', requestId, error: 'This view cannot draw images.' });
-      return;
-    }
+  /** The host's PNG request: the heatmap on show, drawn by the view layer. */
+  private drawPng(): string {
+    if (!this.current.summary || !currentMatrix(this.current)) throw new Error('There is no heatmap to export yet: inspect some text first.');
+    if (!this.pngRenderer) throw new Error('This view cannot draw images.');
     try {
-      this.transport.post({ type: 'png', requestId, dataUrl: this.pngRenderer(this.current) });
+      return this.pngRenderer(this.current);
     } catch (e) {
-      this.transport.post({ type: 'png', requestId, error: `Could not draw the heatmap: ${e instanceof Error ? e.message : String(e)}` });
+      throw new Error(`Could not draw the heatmap: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
   }
 
@@ -447,10 +465,17 @@ export class Controller {
     if (!s.summary) return;
     const layer = effectiveLayer(s);
     if (layer === null) return;
+    const { resultId } = s.summary;
     if (!s.layers.has(layer) && !s.pendingLayers.has(layer)) {
-      const pendingLayers = new Set(s.pendingLayers).add(layer);
-      this.update({ pendingLayers });
-      this.transport.post({ type: 'requestLayer', resultId: s.summary.resultId, layer });
+      this.update({ pendingLayers: new Set(s.pendingLayers).add(layer) });
+      this.channel.ask(
+        'layer',
+        { resultId, layer },
+        {
+          resolve: (data) => this.onLayer(resultId, layer, data),
+          reject: (error) => this.onFailure(resultId, error, (st) => ({ pendingLayers: without(st.pendingLayers, layer) })),
+        },
+      );
     }
     const head = s.view.head;
     const wantsTrace = !this.compact && (s.view.open.trace || (s.view.open.explain && s.view.selected !== null));
@@ -459,7 +484,15 @@ export class Controller {
     const p = this.current.pendingTrace;
     if (p && p.layer === layer && p.head === head) return;
     this.update({ pendingTrace: { layer, head } });
-    this.transport.post({ type: 'requestTrace', resultId: s.summary.resultId, layer, head });
+    const settled = (st: AppState) => (st.pendingTrace && st.pendingTrace.layer === layer && st.pendingTrace.head === head ? null : st.pendingTrace);
+    this.channel.ask(
+      'trace',
+      { resultId, layer, head },
+      {
+        resolve: (trace) => this.onTrace(resultId, trace),
+        reject: (error) => this.onFailure(resultId, error, (st) => ({ pendingTrace: settled(st) })),
+      },
+    );
   }
 
   private updateView(patch: Partial<ViewState>): void {

@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { EXTENSION_LIMIT_NAMES, truncationNote } from '../present/limits';
-import type { HostMessage, InspectionSummary, LayerData, WebviewMessage } from '../protocol';
+import type { HostMessage, HostRequests, InspectionSummary, LayerData, ReplyError, WebviewMessage, WebviewRequests } from '../protocol';
+import { RequestChannel } from '../../webview/requestChannel';
 import { AttentionHighlights } from './decorations';
 import { CancelledError, EngineClient, EngineUserError } from './engineClient';
 import { ModelSetupError, resolveModel, UserCancelled } from './models';
@@ -13,6 +14,10 @@ export const MAX_SOURCE_CHARS = 2_000_000;
 /** Longer work than this gets a progress notification with a cancel button. */
 const PROGRESS_AFTER_MS = 300;
 const LAST_REQUEST_KEY = 'attentionInspector.lastRequest';
+/** How long a layer or trace answer may take: longer than any single request the worker runs. */
+const ANSWER_TIMEOUT_MS = 5 * 60_000;
+
+type WebviewChannel = RequestChannel<HostRequests, WebviewRequests>;
 
 export interface InspectOptions {
   /** Live updates stay quiet: no notifications, no panel reveal, and an empty selection is left alone. */
@@ -46,12 +51,11 @@ export class Inspector implements vscode.Disposable {
   private readonly targets = new Set<WebviewTarget>();
   readonly highlights = new AttentionHighlights();
   private readonly disposables: vscode.Disposable[] = [this.highlights];
-  private readonly pngRequests = new Map<number, { resolve: (dataUrl: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  private pngCounter = 0;
+  /** One request channel per webview: its layer and trace requests, and the host's PNG requests. */
+  private readonly channels = new Map<WebviewTarget, WebviewChannel>();
   /** The message that describes the views' state when there is no result (empty or error). */
   private lastStatus: HostMessage | undefined;
   private running: vscode.CancellationTokenSource | undefined;
-  private readonly inFlight = new Set<string>();
 
   constructor(
     readonly engine: EngineClient,
@@ -80,7 +84,10 @@ export class Inspector implements vscode.Disposable {
 
   addTarget(target: WebviewTarget): vscode.Disposable {
     this.targets.add(target);
-    return new vscode.Disposable(() => this.targets.delete(target));
+    return new vscode.Disposable(() => {
+      this.targets.delete(target);
+      this.forget(target);
+    });
   }
 
   private broadcast(message: HostMessage): void {
@@ -285,21 +292,12 @@ export class Inspector implements vscode.Disposable {
   handleMessage(message: WebviewMessage, from: WebviewTarget): void {
     switch (message.type) {
       case 'ready':
+        // A fresh page: answers meant for the one before it must not reach it under the same ids.
+        this.forget(from);
         return this.greet(from);
-      case 'requestLayer':
-        return this.once(`${from.kind}:layer:${message.resultId}:${message.layer}`, () =>
-          this.engine.layer(message.resultId, message.layer).then(
-            (layer) => from.post({ type: 'layer', layer }),
-            (error: Error) => this.reportRequestError(error, from, message.resultId),
-          ),
-        );
-      case 'requestTrace':
-        return this.once(`${from.kind}:trace:${message.resultId}:${message.layer}:${message.head}`, () =>
-          this.engine.trace(message.resultId, message.layer, message.head).then(
-            (steps) => from.post({ type: 'trace', trace: { resultId: message.resultId, layer: message.layer, head: message.head, steps } }),
-            (error: Error) => this.reportRequestError(error, from, message.resultId),
-          ),
-        );
+      case 'request':
+      case 'reply':
+        return this.channel(from).receive(message);
       case 'highlight': {
         const current = this.currentFor(message.resultId);
         if (!current || message.query >= current.tokens.length) return this.highlights.clear();
@@ -310,15 +308,6 @@ export class Inspector implements vscode.Disposable {
         return this.highlights.clear();
       case 'revealToken':
         return void this.revealToken(message.resultId, message.index);
-      case 'png': {
-        const pending = this.pngRequests.get(message.requestId);
-        if (!pending) return;
-        this.pngRequests.delete(message.requestId);
-        clearTimeout(pending.timer);
-        if (message.dataUrl) pending.resolve(message.dataUrl);
-        else pending.reject(new Error(message.error ?? 'the webview could not draw the image'));
-        return;
-      }
       case 'command': {
         const commands = { inspectSelection: 'attentionInspector.inspectSelection', chooseModel: 'attentionInspector.chooseModel', export: 'attentionInspector.export', openSettings: 'workbench.action.openSettings' } as const;
         const args = message.command === 'openSettings' ? ['attentionInspector'] : [];
@@ -327,17 +316,36 @@ export class Inspector implements vscode.Disposable {
     }
   }
 
-  /** Runs `work` unless the same request from the same view is still being answered (repeats are dropped). */
-  private once(key: string, work: () => Promise<unknown>): void {
-    if (this.inFlight.has(key)) return;
-    this.inFlight.add(key);
-    void work().finally(() => this.inFlight.delete(key));
+  /** The channel to one webview: its layer and trace requests are answered from the engine (a repeat while the first is in flight is answered once). */
+  private channel(target: WebviewTarget): WebviewChannel {
+    let channel = this.channels.get(target);
+    if (!channel) {
+      channel = new RequestChannel<HostRequests, WebviewRequests>({
+        post: (message) => target.post(message),
+        peer: 'the heatmap view',
+        timeoutMs: ANSWER_TIMEOUT_MS,
+        handlers: {
+          layer: ({ resultId, layer }) => this.engine.layer(resultId, layer),
+          trace: async ({ resultId, layer, head }) => ({ resultId, layer, head, steps: await this.engine.trace(resultId, layer, head) }),
+        },
+        sameRequest: (method, p) => `${method}:${p.resultId}:${p.layer}:${'head' in p ? p.head : ''}`,
+        replyError: (error, _method, p) => this.replyError(error as Error, p.resultId),
+      });
+      this.channels.set(target, channel);
+    }
+    return channel;
   }
 
-  private reportRequestError(error: Error, from: WebviewTarget, resultId: number): void {
-    // Cancelled requests were dropped for a newer run; the webview asks again after `idle` or `result`.
-    if (error instanceof CancelledError || resultId !== this.resultCounter) return;
-    void from.post({ type: 'error', message: error.message });
+  /** A webview closed or reloaded: the host's requests to it fail now, and its old requests go unanswered. */
+  private forget(target: WebviewTarget): void {
+    this.channels.get(target)?.dispose();
+    this.channels.delete(target);
+  }
+
+  private replyError(error: Error, resultId: number): ReplyError {
+    // Requests about an older inspection were dropped for a newer run; the webview asks again after `idle` or `result`.
+    if (error instanceof CancelledError || resultId !== this.resultCounter) return { kind: 'cancelled', message: 'cancelled' };
+    return { kind: 'failed', message: error.message };
   }
 
   private async revealToken(resultId: number, index: number): Promise<void> {
@@ -356,20 +364,9 @@ export class Inspector implements vscode.Disposable {
   }
 
   /** Asks a webview for the heatmap it shows, as PNG bytes. */
-  requestPng(target: WebviewTarget, timeoutMs = 15000): Promise<Uint8Array> {
-    const requestId = ++this.pngCounter;
-    return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.pngRequests.delete(requestId)) reject(new Error('the heatmap view did not answer in time'));
-      }, timeoutMs);
-      this.pngRequests.set(requestId, { resolve, reject, timer });
-      void target.post({ type: 'requestPng', requestId }).then((delivered) => {
-        if (!delivered && this.pngRequests.delete(requestId)) {
-          clearTimeout(timer);
-          reject(new Error('the heatmap view is not open'));
-        }
-      });
-    }).then((dataUrl) => Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
+  async requestPng(target: WebviewTarget, timeoutMs = 15000): Promise<Uint8Array> {
+    const dataUrl = await this.channel(target).request('png', {}, timeoutMs);
+    return Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
   }
 
   /** The targets that can draw a PNG: the panel first, then the side view. */
@@ -380,9 +377,7 @@ export class Inspector implements vscode.Disposable {
   dispose(): void {
     this.running?.cancel();
     for (const d of this.disposables) d.dispose();
-    for (const [, p] of this.pngRequests) {
-      clearTimeout(p.timer);
-      p.reject(new Error('closed'));
-    }
+    for (const channel of this.channels.values()) channel.dispose();
+    this.channels.clear();
   }
 }

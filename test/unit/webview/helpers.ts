@@ -6,10 +6,18 @@ import { THUMBNAIL_SIZE, type HostMessage, type InspectionSummary, type LayerDat
 import { thumbnail } from '../../../src/engine/downsample';
 import type { Disposable, Transport } from '../../../webview/transport';
 
+/** Requests the webview makes, as it posts them. */
+export type WebviewRequest = Extract<WebviewMessage, { type: 'request' }>;
+
+/** The host's answer to a layer or trace request, without the envelope: it answers the matching request waiting. */
+export type Answer = { readonly type: 'layer'; readonly layer: LayerData } | { readonly type: 'trace'; readonly trace: TraceData };
+
 export class FakeTransport implements Transport {
   readonly posted: WebviewMessage[] = [];
   state: unknown;
   private handler: ((m: HostMessage) => void) | null = null;
+  private readonly answered = new Set<number>();
+  private hostRequestId = 0;
   setStateCalls = 0;
 
   constructor(initialState?: unknown) {
@@ -35,10 +43,46 @@ export class FakeTransport implements Transport {
     this.state = JSON.parse(JSON.stringify(state));
   }
 
-  /** The host sends a message. */
-  send(message: HostMessage): void {
+  /**
+   * The host sends a message. An `Answer` replies to the newest unanswered request for the same layer
+   * (and head), like the host does; with no such request waiting it is dropped.
+   */
+  send(message: HostMessage | Answer): void {
     if (!this.handler) throw new Error('the controller is not listening (start() not called?)');
-    this.handler(message);
+    if (message.type !== 'layer' && message.type !== 'trace') return this.handler(message);
+    const value = message.type === 'layer' ? message.layer : message.trace;
+    const asked = this.waiting(message.type).filter((r) => r.params.resultId === value.resultId && r.params.layer === value.layer && (!('head' in r.params) || ('head' in value && r.params.head === value.head)));
+    const request = asked.at(-1);
+    if (request) this.reply(request, value);
+  }
+
+  /** The host answers `request` with its value. */
+  reply(request: WebviewRequest, value: LayerData | TraceData): void {
+    this.answered.add(request.id);
+    this.send({ type: 'reply', id: request.id, method: request.method, value } as HostMessage);
+  }
+
+  /** The host answers `request` with an error. */
+  fail(request: WebviewRequest, kind: 'cancelled' | 'failed', message: string = kind): void {
+    this.answered.add(request.id);
+    this.send({ type: 'reply', id: request.id, method: request.method, error: { kind, message } } as HostMessage);
+  }
+
+  /** The host asks the webview for something; returns the request's id (its reply is among `posted`). */
+  ask(method: 'png'): number {
+    const id = ++this.hostRequestId;
+    this.send({ type: 'request', id, method, params: {} });
+    return id;
+  }
+
+  /** Requests the webview posted for `method`, in order. */
+  requests(method: WebviewRequest['method']): WebviewRequest[] {
+    return this.ofType('request').filter((r) => r.method === method);
+  }
+
+  /** Requests for `method` the fake host has not answered yet. */
+  waiting(method: WebviewRequest['method']): WebviewRequest[] {
+    return this.requests(method).filter((r) => !this.answered.has(r.id));
   }
 
   ofType<T extends WebviewMessage['type']>(type: T): Extract<WebviewMessage, { type: T }>[] {

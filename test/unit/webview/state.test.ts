@@ -10,7 +10,8 @@ function started(initialState?: unknown, options: ConstructorParameters<typeof C
   return { transport, controller };
 }
 
-const kinds = (posted: WebviewMessage[]) => posted.map((m) => m.type);
+const kinds = (posted: WebviewMessage[]) => posted.map((m) => (m.type === 'request' ? m.method : m.type));
+const params = (requests: { params: object }[]) => requests.map((r) => r.params);
 
 describe('webview controller', () => {
   it('says ready on start, and shows nothing until the host answers', () => {
@@ -43,11 +44,11 @@ describe('webview controller', () => {
     transport.send({ type: 'result', summary: r.summary, layer: r.layers[0] });
     transport.clear();
     controller.selectLayer(2);
-    assert.deepEqual(transport.posted, [{ type: 'requestLayer', resultId: 1, layer: 2 }]);
+    assert.deepEqual(transport.posted, [{ type: 'request', id: 1, method: 'layer', params: { resultId: 1, layer: 2 } }]);
     assert.equal(currentMatrix(controller.state), null, 'layer 2 is still loading');
     controller.selectHead(1);
     controller.selectLayer(2);
-    assert.equal(transport.ofType('requestLayer').length, 1, 'no second request while one is pending');
+    assert.equal(transport.requests('layer').length, 1, 'no second request while one is pending');
     transport.send({ type: 'layer', layer: r.layers[2] });
     assert.ok(controller.state.layers.has(2));
     assert.equal(controller.state.pendingLayers.size, 0);
@@ -57,7 +58,7 @@ describe('webview controller', () => {
     transport.clear();
     controller.selectLayer(0);
     controller.selectLayer(2);
-    assert.deepEqual(transport.ofType('requestLayer'), [], 'cached layers are not requested again');
+    assert.deepEqual(transport.requests('layer'), [], 'cached layers are not requested again');
   });
 
   it('ignores layer and trace answers about an older inspection', () => {
@@ -67,11 +68,19 @@ describe('webview controller', () => {
     transport.send({ type: 'result', summary: old.summary, layer: old.layers[0] });
     controller.selectLayer(1);
     transport.send({ type: 'result', summary: fresh.summary, layer: fresh.layers[0] });
-    transport.send({ type: 'layer', layer: old.layers[1] }); // the late answer to the old request
+    const [oldRequest, freshRequest] = transport.requests('layer');
+    assert.deepEqual(params([oldRequest, freshRequest]), [{ resultId: 1, layer: 1 }, { resultId: 2, layer: 1 }]);
+    transport.reply(oldRequest, old.layers[1]); // the late answer to the old request
     assert.equal(controller.state.layers.has(1), false);
+    assert.ok(controller.state.pendingLayers.has(1), 'the fresh request for the same layer still waits');
+    transport.fail(oldRequest, 'failed', 'too late'); // a second answer to the same request is ignored
+    assert.equal(controller.state.error, null);
+    controller.setSectionOpen('trace', true);
     transport.send({ type: 'trace', trace: old.trace(1, 0) });
     assert.equal(controller.state.traces.size, 0);
     assert.equal(controller.state.summary, fresh.summary);
+    transport.send({ type: 'layer', layer: fresh.layers[1] });
+    assert.ok(controller.state.layers.has(1));
   });
 
   it('keeps the chosen layer for a new inspection and asks for it', () => {
@@ -84,7 +93,7 @@ describe('webview controller', () => {
     transport.clear();
     transport.send({ type: 'result', summary: second.summary, layer: second.layers[0] });
     assert.equal(effectiveLayer(controller.state), 2);
-    assert.deepEqual(transport.ofType('requestLayer'), [{ type: 'requestLayer', resultId: 2, layer: 2 }]);
+    assert.deepEqual(params(transport.requests('layer')), [{ resultId: 2, layer: 2 }]);
   });
 
   it('requests the trace when the trace section opens, and again for another head', () => {
@@ -93,14 +102,15 @@ describe('webview controller', () => {
     transport.send({ type: 'result', summary: r.summary, layer: r.layers[0] });
     transport.clear();
     controller.setSectionOpen('trace', true);
-    assert.deepEqual(transport.posted, [{ type: 'requestTrace', resultId: 1, layer: 0, head: 0 }]);
+    assert.deepEqual(kinds(transport.posted), ['trace']);
+    assert.deepEqual(params(transport.requests('trace')), [{ resultId: 1, layer: 0, head: 0 }]);
     controller.setSectionOpen('metrics', false);
-    assert.equal(transport.ofType('requestTrace').length, 1, 'still pending: not asked twice');
+    assert.equal(transport.requests('trace').length, 1, 'still pending: not asked twice');
     transport.send({ type: 'trace', trace: r.trace(0, 0) });
     assert.equal(currentTrace(controller.state)?.head, 0);
     assert.equal(controller.state.pendingTrace, null);
     controller.selectHead(3);
-    assert.deepEqual(transport.ofType('requestTrace').at(-1), { type: 'requestTrace', resultId: 1, layer: 0, head: 3 });
+    assert.deepEqual(transport.requests('trace').at(-1)?.params, { resultId: 1, layer: 0, head: 3 });
     assert.equal(currentTrace(controller.state), null, 'head 3 has no trace yet');
     controller.selectHead(0);
     assert.equal(currentTrace(controller.state)?.head, 0, 'the head 0 trace is still kept');
@@ -113,7 +123,7 @@ describe('webview controller', () => {
     controller.selectHead(2);
     controller.selectHead('mean');
     controller.setSectionOpen('trace', true);
-    assert.deepEqual(transport.ofType('requestTrace'), []);
+    assert.deepEqual(transport.requests('trace'), []);
   });
 
   it('requests the trace when a cell is explained, even with the trace section closed', () => {
@@ -123,7 +133,7 @@ describe('webview controller', () => {
     controller.selectHead(1);
     transport.clear();
     controller.explainCell({ query: 3, key: 1 });
-    assert.deepEqual(transport.ofType('requestTrace'), [{ type: 'requestTrace', resultId: 1, layer: 0, head: 1 }]);
+    assert.deepEqual(params(transport.requests('trace')), [{ resultId: 1, layer: 0, head: 1 }]);
     assert.equal(controller.state.view.open.explain, true);
     assert.deepEqual(controller.state.view.selected, { query: 3, key: 1 });
     controller.explainCell({ query: 99, key: 0 });
@@ -136,7 +146,7 @@ describe('webview controller', () => {
     transport.send({ type: 'result', summary: r.summary, layer: r.layers[0] });
     controller.setSectionOpen('trace', true);
     controller.explainCell({ query: 1, key: 0 });
-    assert.deepEqual(transport.ofType('requestTrace'), []);
+    assert.deepEqual(transport.requests('trace'), []);
   });
 
   it('persists the view and a reloaded webview comes back the same', () => {
@@ -169,9 +179,9 @@ describe('webview controller', () => {
     assert.equal(s.view.zoom, 24);
     assert.deepEqual(s.view.selected, { query: 4, key: 2 });
     assert.equal(s.view.open.explain, true);
-    assert.deepEqual(kinds(second.transport.posted), ['requestLayer', 'requestTrace']);
-    assert.deepEqual(second.transport.posted[0], { type: 'requestLayer', resultId: 1, layer: 1 });
-    assert.deepEqual(second.transport.posted[1], { type: 'requestTrace', resultId: 1, layer: 1, head: 2 });
+    assert.deepEqual(kinds(second.transport.posted), ['layer', 'trace']);
+    assert.deepEqual(second.transport.posted[0], { type: 'request', id: 1, method: 'layer', params: { resultId: 1, layer: 1 } });
+    assert.deepEqual(second.transport.posted[1], { type: 'request', id: 2, method: 'trace', params: { resultId: 1, layer: 1, head: 2 } });
   });
 
   it('a different inspection keeps layer, head and sections but drops the selection and zoom', () => {
@@ -236,25 +246,25 @@ describe('webview controller', () => {
     }
   });
 
-  it('answers requestPng with the renderer’s data URL, or an error', () => {
+  it('answers the host’s PNG request with the renderer’s data URL, or an error', () => {
     const r = engineResult();
     const { transport, controller } = started();
-    transport.send({ type: 'requestPng', requestId: 3 });
-    assert.match(transport.ofType('png')[0].error ?? '', /no heatmap/);
+    const reply = (id: number) => transport.ofType('reply').find((m) => m.id === id);
+    const first = transport.ask('png');
+    assert.match((reply(first) as { error: { message: string } }).error.message, /no heatmap/);
     transport.send({ type: 'result', summary: r.summary, layer: r.layers[0] });
     controller.setPngRenderer(() => 'data:image/png;base64,AAAA');
-    transport.send({ type: 'requestPng', requestId: 4 });
-    assert.deepEqual(transport.ofType('png')[1], { type: 'png', requestId: 4, dataUrl: 'data:image/png;base64,AAAA' });
+    const second = transport.ask('png');
+    assert.deepEqual(reply(second), { type: 'reply', id: second, method: 'png', value: 'data:image/png;base64,AAAA' });
     controller.setPngRenderer(() => {
       throw new Error('canvas too large');
     });
-    transport.send({ type: 'requestPng', requestId: 5 });
-    const last = transport.ofType('png')[2];
-    assert.equal(last.requestId, 5);
-    assert.match(last.error ?? '', /canvas too large/);
+    const third = transport.ask('png');
+    assert.deepEqual(reply(third), { type: 'reply', id: third, method: 'png', error: { kind: 'failed', message: 'Could not draw the heatmap: canvas too large' } });
+    assert.equal(transport.ofType('reply').length, 3, 'one reply per request');
   });
 
-  it('busy keeps the result; error shows a banner and allows a retry; empty without a result is the empty state', () => {
+  it('busy keeps the result; a failed inspection shows a banner; empty without a result is the empty state', () => {
     const r = engineResult();
     const { transport, controller } = started();
     transport.send({ type: 'empty', message: 'Select some text' });
@@ -264,34 +274,57 @@ describe('webview controller', () => {
     transport.send({ type: 'busy', message: 'Running…' });
     assert.equal(controller.state.busy, 'Running…');
     assert.equal(controller.state.phase, 'result');
-    controller.selectLayer(1);
     transport.send({ type: 'error', message: 'out of memory' });
     assert.equal(controller.state.error, 'out of memory');
     assert.equal(controller.state.busy, null);
-    transport.clear();
-    controller.selectLayer(0);
-    controller.selectLayer(1);
-    assert.equal(transport.ofType('requestLayer').length, 1, 'the failed layer can be asked for again');
     transport.send({ type: 'empty', message: 'No editor' });
     assert.equal(controller.state.phase, 'result', 'a result stays visible');
     assert.equal(controller.state.notice, 'No editor');
   });
 
-  it('idle after a cancelled run clears busy and asks again for a layer whose request was dropped', () => {
+  it('a failed layer or trace request shows its error, and may be asked for again', () => {
+    const r = engineResult();
+    const { transport, controller } = started();
+    transport.send({ type: 'result', summary: r.summary, layer: r.layers[0] });
+    controller.selectLayer(1);
+    transport.fail(transport.requests('layer')[0], 'failed', 'That inspection is no longer available; run Inspect Selection again.');
+    assert.match(controller.state.error ?? '', /no longer available/);
+    assert.equal(controller.state.pendingLayers.size, 0);
+    transport.clear();
+    controller.selectLayer(0);
+    controller.selectLayer(1);
+    assert.deepEqual(params(transport.requests('layer')), [{ resultId: 1, layer: 1 }], 'the failed layer is asked for again');
+    transport.send({ type: 'layer', layer: r.layers[1] });
+    controller.setSectionOpen('trace', true);
+    transport.fail(transport.requests('trace')[0], 'failed', 'trace failed');
+    assert.equal(controller.state.error, 'trace failed');
+    assert.equal(controller.state.pendingTrace, null);
+    transport.clear();
+    controller.selectHead(1);
+    controller.selectHead(0);
+    assert.deepEqual(params(transport.requests('trace')), [{ resultId: 1, layer: 1, head: 1 }, { resultId: 1, layer: 1, head: 0 }], 'and so is the failed trace');
+  });
+
+  it('idle after a cancelled run clears busy and asks again for a layer whose request was cancelled', () => {
     const r = engineResult();
     const { transport, controller } = started();
     transport.send({ type: 'result', summary: r.summary, layer: r.layers[0] });
     transport.send({ type: 'busy', message: 'Inspecting…' });
     controller.selectLayer(1);
-    assert.equal(transport.ofType('requestLayer').length, 1);
-    transport.clear();
+    assert.equal(transport.requests('layer').length, 1);
     controller.selectLayer(1);
-    assert.equal(transport.ofType('requestLayer').length, 0, 'still pending: not asked twice');
+    assert.equal(transport.requests('layer').length, 1, 'still pending: not asked twice');
+    transport.fail(transport.requests('layer')[0], 'cancelled'); // the new run dropped it
+    assert.equal(controller.state.error, null, 'a cancelled request is no error');
+    assert.equal(controller.state.pendingLayers.size, 0);
+    transport.clear();
     transport.send({ type: 'idle' });
     assert.equal(controller.state.busy, null);
     assert.equal(controller.state.phase, 'result');
-    const again = transport.ofType('requestLayer');
-    assert.deepEqual(again.map((m) => m.layer), [1], 'the dropped layer request is made again');
+    assert.deepEqual(params(transport.requests('layer')), [{ resultId: 1, layer: 1 }], 'the dropped layer request is made again');
+    transport.clear();
+    transport.send({ type: 'idle' });
+    assert.deepEqual(transport.requests('layer'), [], 'a request still waiting for its reply is not made twice');
   });
 
   it('keeps cached traces within half the byte budget, newest first', () => {
@@ -299,9 +332,32 @@ describe('webview controller', () => {
     const one = r.trace(0, 0).steps.reduce((sum, step) => sum + step.data.byteLength, 0);
     const { transport, controller } = started(undefined, { maxCacheBytes: one * 4, maxTraces: 10 });
     transport.send({ type: 'result', summary: r.summary, layer: r.layers[0] });
-    for (const [layer, head] of [[0, 0], [0, 1], [1, 0]] as const) transport.send({ type: 'trace', trace: r.trace(layer, head) });
+    controller.setSectionOpen('trace', true);
+    for (const [layer, head] of [[0, 0], [0, 1], [1, 0]] as const) {
+      controller.select(layer, head);
+      transport.send({ type: 'trace', trace: r.trace(layer, head) });
+    }
     const kept = [...controller.state.traces.values()].map((t) => `${t.layer}:${t.head}`);
     assert.deepEqual(kept, ['0:1', '1:0'], 'two traces fit in half of a four-trace budget; the oldest went');
+  });
+
+  it('a trace asked for again while the first request is in flight settles with the host’s one answer', () => {
+    const r = engineResult();
+    const { transport, controller } = started();
+    transport.send({ type: 'result', summary: r.summary, layer: r.layers[0] });
+    controller.setSectionOpen('trace', true);
+    controller.selectHead(1);
+    controller.selectHead(2);
+    controller.selectHead(1); // the head 1 request is still in flight: the webview asks again
+    const asked = transport.requests('trace').filter((q) => 'head' in q.params && q.params.head === 1);
+    assert.equal(asked.length, 2);
+    // The host answers the repeat as the same request, then the first with the trace.
+    transport.send({ type: 'reply', id: asked[1].id, method: 'trace', sameAs: asked[0].id });
+    assert.equal(currentTrace(controller.state), null);
+    transport.reply(asked[0], r.trace(0, 1));
+    assert.equal(currentTrace(controller.state)?.head, 1);
+    assert.equal(controller.state.pendingTrace, null);
+    assert.equal(controller.state.error, null);
   });
 
   it('keeps the layer cache within its budget, never dropping the shown layer', () => {
