@@ -1,6 +1,7 @@
-import { inRowBlocks, linear, matmulInto, matmulTransposedInto, softmaxRowInPlace } from './kernels';
+import { applyNorm, inRowBlocks, linear, matmulInto, matmulTransposedInto, softmaxRowInPlace } from './kernels';
+import { applyRotary, type RotaryTable } from './rotary';
 import { expectShape, fmtShape, ShapeError, type Tensor } from './tensor';
-import type { MhaWeights } from './types';
+import type { MhaWeights, NormWeights, RopeConfig } from './types';
 
 export interface AttentionOptions {
   /** Each query sees only itself and earlier keys (GPT-style decoders). */
@@ -9,9 +10,19 @@ export interface AttentionOptions {
   readonly trace?: boolean;
   /** Called between heads; throwing from it stops the computation (cancellation). */
   readonly checkpoint?: () => void;
+  /** Key/value heads (grouped-query attention); query head h reads KV head ⌊h / (heads / kvHeads)⌋. Default: heads. */
+  readonly kvHeads?: number;
+  /** Causal only: query i sees keys max(0, i − window + 1) … i, window keys including itself (Mistral). */
+  readonly window?: number | null;
+  /** Norm over each head's headDim values of the queries and of the keys, before rotary (Qwen3's q_norm, k_norm). */
+  readonly qNorm?: NormWeights;
+  readonly kNorm?: NormWeights;
+  /** Rotary position embedding of queries and keys, with the config it was computed from (for the trace). */
+  readonly rotary?: { readonly table: RotaryTable; readonly rope: RopeConfig };
 }
 
-export type StepId =
+/** The lecture's steps: every model has them. */
+export type LectureStepId =
   | 'x'
   | 'wQuery'
   | 'wKey'
@@ -28,9 +39,29 @@ export type StepId =
   | 'outProj'
   | 'output';
 
+/**
+ * Steps only some families have. Each refines the lecture step its id starts with: the projections
+ * before q/k norm and rotary, the normed queries and keys, the rotary angles, the KV head each query
+ * head reads.
+ */
+export type FamilyStepId = 'queries.projected' | 'keys.projected' | 'queries.normed' | 'keys.normed' | 'queries.angles' | 'keys.groups';
+
+export type TraceStepId = LectureStepId | FamilyStepId;
+
+/**
+ * Any step id a trace may hold. Family steps are written as "<lecture step>.<what>", so code that maps
+ * only the lecture's steps (Record<StepId, …>) stays complete and can fall back on the parent step.
+ */
+export type StepId = LectureStepId | `${LectureStepId}.${string}`;
+
+/** The lecture step a step id refines (itself for a lecture step). */
+export function lectureStepOf(id: StepId): LectureStepId {
+  return id.split('.')[0] as LectureStepId;
+}
+
 /** One step of the lecture's computation and its values; src/present/steps.ts words it. */
 export interface TraceStep {
-  readonly id: StepId;
+  readonly id: TraceStepId;
   /** True when the tensor's first axis is the head: [heads, …]. */
   readonly perHead: boolean;
   readonly tensor: Tensor;
@@ -43,6 +74,15 @@ export interface TraceStep {
 export interface StepParams {
   readonly headDim?: number;
   readonly causal?: boolean;
+  /** maskedScores: the sliding window (query i sees keys max(0, i − window + 1) … i). */
+  readonly window?: number;
+  /** x: the norm that turns the residual stream h into X ('none': a post-norm block takes h itself). */
+  readonly norm?: 'layerNorm' | 'rmsNorm' | 'none';
+  /** The rotary embedding applied to queries and keys (queries.angles, queries, keys). */
+  readonly rope?: RopeConfig;
+  /** Grouped-query attention: query heads and the key/value heads they share (keys, values, keys.groups). */
+  readonly heads?: number;
+  readonly kvHeads?: number;
 }
 
 export interface AttentionResult {
@@ -51,6 +91,13 @@ export interface AttentionResult {
   readonly heads: number;
   readonly headDim: number;
   readonly causal: boolean;
+  /** Key/value heads; keys and values below are expanded to one per query head. */
+  readonly kvHeads: number;
+  /** The KV head each query head reads: kvHeadOf[h] = ⌊h / (heads / kvHeads)⌋. */
+  readonly kvHeadOf: readonly number[];
+  /** The sliding window of a causal mask, or null. */
+  readonly window: number | null;
+  /** What enters QKᵀ: after q/k norm and rotary when the family has them. */
   readonly queries: Tensor; // [heads, n, headDim]
   readonly keys: Tensor; // [heads, n, headDim]
   readonly values: Tensor; // [heads, n, headDim]
@@ -162,13 +209,53 @@ function scoresInto(q: Float32Array, k: Float32Array, raw: Float32Array, n: numb
 
 interface CoreResult {
   readonly result: Omit<AttentionResult, 'output' | 'trace'>;
-  readonly concat: Tensor; // [n, d]
+  readonly concat: Tensor; // [n, heads·headDim]
   readonly steps?: TraceStep[];
 }
 
+/** One copy of each KV head per query head that reads it: [kvHeads, n, headDim] → [heads, n, headDim]. */
+export function expandKvHeads(x: Tensor, kvHeadOf: readonly number[], op = 'expandKvHeads'): Tensor {
+  expectShape(op, 'keys or values', x, [-1, -1, -1]);
+  const [kvHeads, n, headDim] = x.shape;
+  if (kvHeads === kvHeadOf.length) return x;
+  const size = n * headDim;
+  const out = new Float32Array(kvHeadOf.length * size);
+  kvHeadOf.forEach((kv, h) => out.set(x.data.subarray(kv * size, (kv + 1) * size), h * size));
+  return { shape: [kvHeadOf.length, n, headDim], data: out }; // [heads, n, headDim]
+}
+
+/** Which keys query i sees: [from, to). */
+function visibleKeys(i: number, n: number, causal: boolean, window: number | null): [number, number] {
+  return [window === null ? 0 : Math.max(0, i - window + 1), causal ? i + 1 : n];
+}
+
+function checkCoreShapes(op: string, queriesFlat: Tensor, keysFlat: Tensor, valuesFlat: Tensor, heads: number, options: AttentionOptions) {
+  expectShape(op, 'Q', queriesFlat, [-1, -1]);
+  const [n, qDim] = queriesFlat.shape;
+  const headDim = assertHeads(op, qDim, heads);
+  const kvHeads = options.kvHeads ?? heads;
+  if (!Number.isInteger(kvHeads) || kvHeads < 1 || heads % kvHeads !== 0) {
+    throw new ShapeError(op, `heads ${heads} must be a positive multiple of kvHeads ${kvHeads}`);
+  }
+  if (keysFlat.shape[1] !== kvHeads * headDim || valuesFlat.shape[1] !== kvHeads * headDim) {
+    throw new ShapeError(op, `Q ${fmtShape(queriesFlat.shape)} has ${heads} heads of ${headDim}, so K and V need [${n}, ${kvHeads * headDim}] for ${kvHeads} KV heads; got ${fmtShape(keysFlat.shape)} and ${fmtShape(valuesFlat.shape)}`);
+  }
+  expectShape(op, 'K', keysFlat, [n, kvHeads * headDim]);
+  expectShape(op, 'V', valuesFlat, [n, kvHeads * headDim]);
+  const window = options.window ?? null;
+  if (window !== null && (!options.causal || !Number.isInteger(window) || window < 1)) {
+    throw new ShapeError(op, `a sliding window must be a positive integer on a causal mask, got ${window} (causal ${options.causal})`);
+  }
+  if (options.rotary && options.rotary.table.n !== n) throw new ShapeError(op, `the rotary table covers ${options.rotary.table.n} positions, Q ${fmtShape(queriesFlat.shape)} has ${n}`);
+  const group = heads / kvHeads;
+  const kvHeadOf = Array.from({ length: heads }, (_, h) => Math.floor(h / group));
+  return { n, qDim, headDim, kvHeads, window, kvHeadOf };
+}
+
 /**
- * The attention core on already projected queries/keys/values [n, d]. GPT-2 uses it directly, since
- * its fused c_attn projection produces all three at once.
+ * The attention core on already projected queries [n, heads·headDim] and keys/values
+ * [n, kvHeads·headDim]: split into heads, the family's q/k norm and rotary, QKᵀ, ÷√d_k, mask, softmax,
+ * weights·V. Every model runs through it: the MHA layer, and every checkpoint family.
  */
 export function attentionFromProjections(
   queriesFlat: Tensor,
@@ -178,19 +265,46 @@ export function attentionFromProjections(
   options: AttentionOptions,
 ): CoreResult {
   const op = 'attention';
-  expectShape(op, 'Q', queriesFlat, [-1, -1]);
-  const [n, d] = queriesFlat.shape;
-  expectShape(op, 'K', keysFlat, [n, d]);
-  expectShape(op, 'V', valuesFlat, [n, d]);
-  const headDim = assertHeads(op, d, heads);
-  const causal = options.causal;
+  const { n, qDim, headDim, kvHeads, window, kvHeadOf } = checkCoreShapes(op, queriesFlat, keysFlat, valuesFlat, heads, options);
+  const { causal, qNorm, kNorm, rotary } = options;
+  const tracing = options.trace === true;
+  const steps: TraceStep[] = [];
+  const gqa: StepParams | undefined = kvHeads === heads ? undefined : { heads, kvHeads };
+  const withParams = (s: TraceStep, params: StepParams | undefined): TraceStep => (params ? { ...s, params } : s);
 
-  const queries = splitHeads(queriesFlat, heads, op); // [heads, n, headDim]
-  const keys = splitHeads(keysFlat, heads, op); // [heads, n, headDim]
-  const values = splitHeads(valuesFlat, heads, op); // [heads, n, headDim]
+  let queries = splitHeads(queriesFlat, heads, op); // [heads, n, headDim]
+  let keys = splitHeads(keysFlat, kvHeads, op); // [kvHeads, n, headDim]
+  const values = splitHeads(valuesFlat, kvHeads, op); // [kvHeads, n, headDim]
+  // The trace shows keys and values per query head, so a head's slice is what that head reads.
+  const valuesStep = () => withParams(step('values', true, expandKvHeads(values, kvHeadOf)), gqa);
+  const reshaped = qNorm !== undefined || kNorm !== undefined || rotary !== undefined;
+  if (tracing && reshaped) {
+    steps.push(step('queries.projected', true, queries), withParams(step('keys.projected', true, expandKvHeads(keys, kvHeadOf)), gqa), valuesStep());
+  }
+  if (qNorm) queries = applyNorm(queries, qNorm, `${op} (${qNorm.name})`); // [heads, n, headDim]
+  if (kNorm) keys = applyNorm(keys, kNorm, `${op} (${kNorm.name})`); // [kvHeads, n, headDim]
+  if (rotary) {
+    if (tracing && qNorm) steps.push(step('queries.normed', true, queries, qNorm.name));
+    if (tracing && kNorm) steps.push(withParams(step('keys.normed', true, expandKvHeads(keys, kvHeadOf), kNorm.name), gqa));
+    queries = applyRotary(queries, rotary.table, `${op} (rotary queries)`); // [heads, n, headDim]
+    keys = applyRotary(keys, rotary.table, `${op} (rotary keys)`); // [kvHeads, n, headDim]
+    if (tracing) {
+      const half = rotary.table.rotaryDims / 2;
+      const angles: Tensor = { shape: [n, half], data: Float32Array.from(rotary.table.angles) }; // [n, rotaryDims/2]
+      steps.push({ ...step('queries.angles', false, angles), params: { rope: rotary.rope, headDim } });
+    }
+  }
+  const ropeParams: StepParams | undefined = rotary ? { rope: rotary.rope } : undefined;
+  const keysForHeads = expandKvHeads(keys, kvHeadOf); // [heads, n, headDim]
+  const valuesForHeads = expandKvHeads(values, kvHeadOf); // [heads, n, headDim]
+  if (tracing) {
+    steps.push(withParams(step('queries', true, queries), ropeParams), withParams(step('keys', true, keysForHeads), ropeParams || gqa ? { ...ropeParams, ...gqa } : undefined));
+    if (!reshaped) steps.push(valuesStep());
+    if (gqa) steps.push({ ...step('keys.groups', true, { shape: [heads], data: Float32Array.from(kvHeadOf) }), params: gqa });
+  }
 
   const scale = 1 / Math.sqrt(headDim);
-  const rawScores = options.trace ? new Float32Array(heads * n * n) : undefined;
+  const rawScores = tracing ? new Float32Array(heads * n * n) : undefined;
   const attnScores = new Float32Array(heads * n * n); // [heads, n, n]
   const attnWeights = new Float32Array(heads * n * n); // [heads, n, n]
   const contextVectors = new Float32Array(heads * n * headDim); // [heads, n, headDim]
@@ -199,14 +313,15 @@ export function attentionFromProjections(
   for (let h = 0; h < heads; h++) {
     options.checkpoint?.();
     const headBase = h * n * headDim;
+    const kvBase = kvHeadOf[h] * n * headDim;
     const scoreBase = h * n * n;
-    // raw = queries[h] · keys[h]ᵀ   ([n, headDim] · [headDim, n]): one matrix product per head.
+    // raw = queries[h] · keys[kv]ᵀ   ([n, headDim] · [headDim, n]): one matrix product per head.
     // Without a trace the causal mask discards the upper triangle, so only j ≤ i is computed, straight
     // into attnScores (scaled and masked in place below); the trace keeps every raw score.
     const raw = (rawScores ?? attnScores).subarray(scoreBase, scoreBase + n * n); // [n, n]
     scoresInto(
       queryData.subarray(headBase, headBase + n * headDim),
-      keyData.subarray(headBase, headBase + n * headDim),
+      keyData.subarray(kvBase, kvBase + n * headDim),
       raw,
       n,
       headDim,
@@ -217,20 +332,21 @@ export function attentionFromProjections(
     for (let i = 0; i < n; i++) {
       if ((i & 255) === 255) options.checkpoint?.(); // a long head's softmax takes a while too
       const rowBase = scoreBase + i * n;
-      const visible = causal ? i + 1 : n; // keys j < visible take part
-      for (let j = 0; j < visible; j++) {
+      const [from, to] = visibleKeys(i, n, causal, window); // keys from ≤ j < to take part
+      for (let j = from; j < to; j++) {
         const scaled = raw[i * n + j] * scale;
         attnScores[rowBase + j] = scaled;
         attnWeights[rowBase + j] = scaled;
       }
-      attnScores.fill(-Infinity, rowBase + visible, rowBase + n);
-      // Masked weights are already 0; softmax only the visible prefix.
-      softmaxRowInPlace(attnWeights, rowBase, visible);
+      attnScores.fill(-Infinity, rowBase, rowBase + from);
+      attnScores.fill(-Infinity, rowBase + to, rowBase + n);
+      // Masked weights are already 0; softmax only the visible keys.
+      softmaxRowInPlace(attnWeights, rowBase + from, to - from);
     }
     options.checkpoint?.();
-    // contextVectors[h] = attnWeights[h] · values[h]   ([n, n] · [n, headDim])
+    // contextVectors[h] = attnWeights[h] · values[kv]   ([n, n] · [n, headDim])
     const headWeights = attnWeights.subarray(h * n * n, (h + 1) * n * n);
-    const headValues = valueData.subarray(headBase, headBase + n * headDim);
+    const headValues = valueData.subarray(kvBase, kvBase + n * headDim);
     const headContext = contextVectors.subarray(headBase, headBase + n * headDim);
     inRowBlocks(n, n * headDim, options.checkpoint, (r0, r1) =>
       matmulInto(headWeights.subarray(r0 * n, r1 * n), headValues, headContext.subarray(r0 * headDim, r1 * headDim), r1 - r0, n, headDim),
@@ -238,41 +354,41 @@ export function attentionFromProjections(
   }
 
   const contextTensor: Tensor = { shape: [heads, n, headDim], data: contextVectors };
-  const concat = mergeHeads(contextTensor, op); // [n, d]
+  const concat = mergeHeads(contextTensor, op); // [n, heads·headDim]
   const result = {
     n,
-    dModel: d,
+    dModel: qDim,
     heads,
     headDim,
     causal,
+    kvHeads,
+    kvHeadOf,
+    window,
     queries,
-    keys,
-    values,
+    keys: keysForHeads,
+    values: valuesForHeads,
     attnScores: { shape: [heads, n, n], data: attnScores },
     attnWeights: { shape: [heads, n, n], data: attnWeights },
     contextVectors: contextTensor,
   };
-  if (!options.trace || !rawScores) return { result, concat };
+  if (!rawScores) return { result, concat };
 
   const scaledScores = new Float32Array(heads * n * n);
   for (let h = 0; h < heads; h++) {
     options.checkpoint?.();
     for (let idx = h * n * n; idx < (h + 1) * n * n; idx++) scaledScores[idx] = rawScores[idx] * scale;
   }
-  const steps: TraceStep[] = [
-    step('queries', true, queries),
-    step('keys', true, keys),
-    step('values', true, values),
+  steps.push(
     step('rawScores', true, { shape: [heads, n, n], data: rawScores }),
     { ...step('scaledScores', true, { shape: [heads, n, n], data: scaledScores }), params: { headDim } },
-    { ...step('maskedScores', true, result.attnScores), params: { causal } },
+    { ...step('maskedScores', true, result.attnScores), params: window === null ? { causal } : { causal, window } },
     step('attnWeights', true, result.attnWeights),
     step('contextVectors', true, contextTensor),
     step('concat', false, concat),
-  ];
+  );
   return { result, concat, steps };
 }
 
-export function step(id: StepId, perHead: boolean, tensor: Tensor, source?: string): TraceStep {
+export function step(id: TraceStepId, perHead: boolean, tensor: Tensor, source?: string): TraceStep {
   return source === undefined ? { id, perHead, tensor } : { id, perHead, tensor, source };
 }

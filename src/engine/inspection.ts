@@ -1,22 +1,24 @@
 /**
  * The one inspection every caller runs (the CLI, the worker, the bench and the tests): token ids and a
- * loaded model in; per-layer, per-head attention, metrics and the LM head's predictions out. Layers are
+ * loaded model of any family in; per-layer, per-head attention, metrics and the LM head's predictions out. Layers are
  * either all kept or recomputed on request from each layer's input, so a long input never has to hold
  * every layer's [heads, n, n] matrices at once.
  */
 import { UserError } from '../errors';
 import { multiHeadAttention, type AttentionResult } from './attention';
-import { gpt2Forward, gpt2LayerAttention, type NextToken } from './gpt2';
+import { gpt2AsTransformer } from './gpt2';
 import type { KeepMode, ModelShape } from './limits';
 import { headMetrics, type HeadMetrics } from './metrics';
 import { randomMhaWeights, randomModelInput, validateRandomConfig, type RandomModelConfig } from './random';
 import type { Tensor } from './tensor';
-import type { Gpt2Weights, MhaWeights } from './types';
+import { layerAttention, transformerForward, weightTensors, type NextToken } from './transformer';
+import type { Gpt2Weights, MhaWeights, TransformerWeights } from './types';
 
-/** The model an inspection runs: the seeded random single layer, or a GPT-2 checkpoint. */
+/** The model an inspection runs: the seeded random single layer, or a checkpoint of any family (GPT-2 as loaded by its own loader, or already mapped). */
 export type InspectModel =
   | { readonly kind: 'random'; readonly config: RandomModelConfig }
-  | { readonly kind: 'gpt2'; readonly weights: Gpt2Weights };
+  | { readonly kind: 'gpt2'; readonly weights: Gpt2Weights }
+  | { readonly kind: 'transformer'; readonly weights: TransformerWeights };
 
 export interface InspectionOptions {
   /** 'all' keeps every layer's weights and scores; 'inputs' (default) keeps each layer's input and recomputes. */
@@ -37,6 +39,8 @@ export interface Inspection {
   readonly n: number;
   readonly layers: number;
   readonly heads: number;
+  /** Key/value heads (fewer than heads under grouped-query attention). */
+  readonly kvHeads: number;
   readonly dModel: number;
   readonly headDim: number;
   readonly causal: boolean;
@@ -56,19 +60,22 @@ export interface Inspection {
 export function modelShape(model: InspectModel): ModelShape {
   if (model.kind === 'random') {
     const d = model.config.dModel;
-    return { layers: 1, heads: model.config.heads, dModel: d, mlpWidth: 0, maxPositions: Infinity, vocabSize: 0, weightBytes: 4 * (4 * d * d + 4 * d) };
+    const heads = model.config.heads;
+    return { layers: 1, heads, kvHeads: heads, headDim: d / heads, dModel: d, mlpWidth: 0, maxPositions: Infinity, vocabSize: 0, weightBytes: 4 * (4 * d * d + 4 * d) };
   }
-  const { config, wte, wpe, blocks, lnF } = model.weights;
-  let weightBytes = (wte.data.length + wpe.data.length + lnF.weight.data.length + lnF.bias.data.length) * 4;
-  for (const block of blocks) for (const t of Object.values(block)) weightBytes += 'data' in t ? t.data.length * 4 : (t.weight.data.length + t.bias.data.length) * 4;
+  const weights = model.kind === 'gpt2' ? gpt2AsTransformer(model.weights) : model.weights;
+  const { config } = weights;
   return {
-    layers: config.nLayer,
-    heads: config.nHead,
-    dModel: config.nEmbd,
-    mlpWidth: blocks[0]?.fcWeight.shape[1] ?? 4 * config.nEmbd,
-    maxPositions: config.nPositions,
-    vocabSize: config.vocabSize,
-    weightBytes,
+    layers: config.layers,
+    heads: config.heads,
+    kvHeads: config.kvHeads,
+    headDim: config.headDim,
+    dModel: config.dModel,
+    mlpWidth: config.mlpWidth,
+    gatedMlp: weights.layers[0]?.mlp.kind === 'gated',
+    maxPositions: config.maxPositions,
+    vocabSize: weights.lmHead?.shape[0] ?? 0,
+    weightBytes: weightTensors(weights).reduce((bytes, t) => bytes + t.data.length * 4, 0),
   };
 }
 
@@ -79,7 +86,8 @@ function checkLayer(index: number, layers: number): void {
 /** Runs the model on `tokenIds` as given: no tokenizer, nothing added. */
 export function inspect(tokenIds: readonly number[], model: InspectModel, options: InspectionOptions = {}): Inspection {
   if (tokenIds.length === 0) throw new UserError('inspection: there are no tokens to inspect');
-  return model.kind === 'random' ? inspectRandom(tokenIds, model.config, options) : inspectGpt2(tokenIds, model.weights, options);
+  if (model.kind === 'random') return inspectRandom(tokenIds, model.config, options);
+  return inspectTransformer(tokenIds, model.kind === 'gpt2' ? gpt2AsTransformer(model.weights) : model.weights, options);
 }
 
 function inspectRandom(tokenIds: readonly number[], config: RandomModelConfig, options: InspectionOptions): Inspection {
@@ -100,6 +108,7 @@ function inspectRandom(tokenIds: readonly number[], config: RandomModelConfig, o
     n: tokenIds.length,
     layers: 1,
     heads: config.heads,
+    kvHeads: config.heads,
     dModel: config.dModel,
     headDim: config.dModel / config.heads,
     causal,
@@ -118,12 +127,12 @@ function inspectRandom(tokenIds: readonly number[], config: RandomModelConfig, o
   };
 }
 
-function inspectGpt2(tokenIds: readonly number[], weights: Gpt2Weights, options: InspectionOptions): Inspection {
+function inspectTransformer(tokenIds: readonly number[], weights: TransformerWeights, options: InspectionOptions): Inspection {
   const { config } = weights;
   const keep = options.keep ?? 'inputs';
   const metrics: HeadMetrics[][] = [];
   const kept: AttentionResult[] = [];
-  const out = gpt2Forward(weights, tokenIds, {
+  const out = transformerForward(weights, tokenIds, {
     // Kept in both modes (n·d per layer, small beside heads·n²): a trace recomputes its layer from it.
     keepLayerInputs: true,
     topK: options.topK ?? 10,
@@ -142,24 +151,25 @@ function inspectGpt2(tokenIds: readonly number[], weights: Gpt2Weights, options:
   return {
     tokenIds,
     n: tokenIds.length,
-    layers: config.nLayer,
-    heads: config.nHead,
-    dModel: config.nEmbd,
-    headDim: config.nEmbd / config.nHead,
-    causal: true,
+    layers: config.layers,
+    heads: config.heads,
+    kvHeads: config.kvHeads,
+    dModel: config.dModel,
+    headDim: config.headDim,
+    causal: config.causal,
     keep,
     metrics,
     topNext: out.topNext,
     perplexity: out.perplexity,
     layer: (index, checkpoint) => {
-      checkLayer(index, config.nLayer);
+      checkLayer(index, config.layers);
       if (keep === 'all') return kept[index];
-      if (cached?.index !== index) cached = { index, attention: gpt2LayerAttention(weights, index, layerInputs[index], false, checkpoint) };
+      if (cached?.index !== index) cached = { index, attention: layerAttention(weights, index, layerInputs[index], false, checkpoint) };
       return cached.attention;
     },
     trace: (index, checkpoint) => {
-      checkLayer(index, config.nLayer);
-      return gpt2LayerAttention(weights, index, layerInputs[index], true, checkpoint);
+      checkLayer(index, config.layers);
+      return layerAttention(weights, index, layerInputs[index], true, checkpoint);
     },
   };
 }

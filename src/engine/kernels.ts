@@ -1,4 +1,5 @@
 import { fmtShape, ShapeError, tensor, type Tensor } from './tensor';
+import type { NormWeights } from './types';
 import { GEMM_ACCUMULATE, GEMM_B_TRANSPOSED, GEMM_LOWER_ONLY, wasmSupport, type WasmGemm } from './wasm/gemmRuntime';
 
 function dims2(op: string, what: string, t: Tensor): [number, number] {
@@ -261,6 +262,11 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number, 
   return { shape: [...x.shape], data: out };
 }
 
+/** A checkpoint's norm, LayerNorm or RMSNorm, over the last axis. */
+export function applyNorm(x: Tensor, norm: NormWeights, op = norm.name): Tensor {
+  return norm.kind === 'layerNorm' ? layerNorm(x, norm.weight, norm.bias, norm.eps, op) : rmsNorm(x, norm.weight, norm.eps, op);
+}
+
 const GELU_C = Math.sqrt(2 / Math.PI);
 
 /**
@@ -274,6 +280,56 @@ export function geluInPlace(x: Tensor): Tensor {
     d[i] = v / (1 + Math.exp(-2 * GELU_C * (v + 0.044715 * v * v * v)));
   }
   return x;
+}
+
+/** RMSNorm over the last axis: x / √(mean(x²) + eps) · weight (LlamaRMSNorm; mean in float64). */
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number, op = 'rmsNorm'): Tensor {
+  const d = x.shape[x.shape.length - 1];
+  if (weight.data.length !== d) throw new ShapeError(op, `input ${fmtShape(x.shape)} needs a weight of [${d}], got ${fmtShape(weight.shape)}`);
+  const out = new Float32Array(x.data.length);
+  const src = x.data, w = weight.data;
+  for (let o = 0; o < src.length; o += d) {
+    let squares = 0;
+    for (let j = 0; j < d; j++) squares += src[o + j] * src[o + j];
+    const inv = 1 / Math.sqrt(squares / d + eps);
+    for (let j = 0; j < d; j++) out[o + j] = src[o + j] * inv * w[j];
+  }
+  return { shape: [...x.shape], data: out };
+}
+
+/**
+ * erfc(x) in float64 with a fractional error below 1.2e-7 everywhere (Numerical Recipes' Chebyshev fit
+ * erfcc): ample for float32 activations, and one Math.exp like the tanh GELU.
+ */
+export function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  const r = t * Math.exp(-z * z + poly);
+  return x >= 0 ? r : 2 - r;
+}
+
+/** Exact GELU, x·Φ(x) = ½·x·erfc(−x/√2) (PyTorch's nn.GELU(), HF's "gelu"), in place. */
+export function geluErfInPlace(x: Tensor): Tensor {
+  const d = x.data;
+  for (let i = 0; i < d.length; i++) d[i] = 0.5 * d[i] * erfc(-d[i] * Math.SQRT1_2);
+  return x;
+}
+
+/** SiLU (swish), x·σ(x), in place. */
+export function siluInPlace(x: Tensor): Tensor {
+  const d = x.data;
+  for (let i = 0; i < d.length; i++) d[i] = d[i] / (1 + Math.exp(-d[i]));
+  return x;
+}
+
+/** a ⊙= b element-wise (same shape), in place on a. */
+export function mulInPlace(a: Tensor, b: Tensor, op = 'mul'): Tensor {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new ShapeError(op, `shapes differ: ${fmtShape(a.shape)} ⊙ ${fmtShape(b.shape)}`);
+  }
+  for (let i = 0; i < a.data.length; i++) a.data[i] *= b.data[i];
+  return a;
 }
 
 /** Element-wise a + b (same shape); returns a new tensor. */
@@ -297,7 +353,6 @@ export function addBiasInPlace(x: Tensor, bias: Tensor, op = 'addBias'): Tensor 
   return x;
 }
 
-/** y = x · W (+ b) with W in [d_in, d_out] layout. */
 /** Multiply-adds between two checkpoints of a long product: a few ms of the kernel, so a cancel lands fast. */
 const CHECKPOINT_MACS = 1 << 26;
 
@@ -314,7 +369,7 @@ export function inRowBlocks(m: number, macsPerRow: number, checkpoint: (() => vo
 }
 
 /**
- * x · W + b. With a checkpoint, a big product runs in blocks of rows with a checkpoint between them
+ * x · W + b with W in [d_in, d_out] layout. With a checkpoint, a big product runs in blocks of rows with a checkpoint between them
  * (throwing from it stops the product), so cancelling never waits for a whole GEMM.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | undefined, op = 'linear', checkpoint?: () => void): Tensor {
@@ -323,6 +378,20 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | undefined, op =
   if (k !== k2) throw new ShapeError(op, `inner dimensions differ: ${fmtShape(x.shape)} · ${fmtShape(weight.shape)}`);
   const out: Tensor = { shape: [m, n], data: new Float32Array(m * n) }; // [m, n]
   inRowBlocks(m, k * n, checkpoint, (r0, r1) => matmulInto(x.data.subarray(r0 * k, r1 * k), weight.data, out.data.subarray(r0 * n, r1 * n), r1 - r0, k, n));
+  if (bias) addBiasInPlace(out, bias, op);
+  return out;
+}
+
+/**
+ * x · Wᵀ + b with W in nn.Linear's [d_out, d_in] layout, read as stored (each output is a dot product of
+ * two contiguous rows). Blocks of rows and checkpoints as in linear.
+ */
+export function linearTransposed(x: Tensor, weight: Tensor, bias: Tensor | undefined, op = 'linearTransposed', checkpoint?: () => void): Tensor {
+  const [m, k] = dims2(op, 'input', x);
+  const [n, k2] = dims2(op, 'weight', weight);
+  if (k !== k2) throw new ShapeError(op, `inner dimensions differ: ${fmtShape(x.shape)} · ${fmtShape(weight.shape)}ᵀ`);
+  const out: Tensor = { shape: [m, n], data: new Float32Array(m * n) }; // [m, n]
+  inRowBlocks(m, k * n, checkpoint, (r0, r1) => matmulTransposedInto(x.data.subarray(r0 * k, r1 * k), weight.data, out.data.subarray(r0 * n, r1 * n), r1 - r0, k, n));
   if (bias) addBiasInPlace(out, bias, op);
   return out;
 }

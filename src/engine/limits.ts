@@ -2,6 +2,7 @@
  * What an inspection may cost, estimated before anything is allocated, and the longest input that fits.
  * Every caller (CLI, worker, bench) cuts or refuses through these, so a limit means the same everywhere.
  */
+import type { TransformerConfig } from './types';
 
 /** Why an input was cut: the caller's token limit, the model's positions, or the memory budget. */
 export type LimitReason = 'maxTokens' | 'nPositions' | 'memory';
@@ -15,14 +16,14 @@ export interface Truncation {
   readonly reason: LimitReason;
 }
 
-/** The sizes the estimate needs; every model kind reports them. */
-export interface ModelShape {
-  readonly layers: number;
-  readonly heads: number;
-  readonly dModel: number;
-  /** Width of the MLP's hidden layer (0 for attention-only models). */
-  readonly mlpWidth: number;
-  /** Longest input the model can take (Infinity when it has no learned positions). */
+/**
+ * The sizes the estimate needs; every model kind reports them. The transformer's own sizes mean what
+ * they mean in its config (mlpWidth is 0 for the attention-only random model).
+ */
+export interface ModelShape extends Pick<TransformerConfig, 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'dModel' | 'mlpWidth'> {
+  /** A gated MLP (SwiGLU) holds three hidden-width activations at once, a plain one two. */
+  readonly gatedMlp?: boolean;
+  /** Longest input the model can take (Infinity for the random model). */
   readonly maxPositions: number;
   /** Vocabulary rows of the LM head (0 without one). */
   readonly vocabSize: number;
@@ -58,8 +59,13 @@ export function inspectionBytes(shape: ModelShape, n: number, usage: Usage): num
   const matrices = shape.heads * n * n * 2 * F32; // weights and scores, [heads, n, n] each
   const inputs = shape.layers * n * shape.dModel * F32;
   const attention = (usage.keep === 'all' ? shape.layers : 1) * matrices;
-  // x, normed, q|k|v, split q/k/v, context, concat, output, residual: ~12 rows of d; the MLP's hidden twice.
-  const activations = n * (12 * shape.dModel + 2 * shape.mlpWidth) * F32;
+  // ~6 rows of d (x, normed, output, residuals); queries projected and split (2 rows of heads·headDim);
+  // keys and values projected and split (4 of kvHeads·headDim), and copied per query head under
+  // grouped-query attention (2 more of heads·headDim); the MLP's hidden twice, three times when gated.
+  const qDim = shape.heads * shape.headDim;
+  const kvDim = shape.kvHeads * shape.headDim;
+  const expanded = shape.kvHeads < shape.heads ? 2 * qDim : 0;
+  const activations = n * (6 * shape.dModel + 2 * qDim + 4 * kvDim + expanded + (shape.gatedMlp ? 3 : 2) * shape.mlpWidth) * F32;
   const trace = usage.trace ? 2 * matrices : 0;
   const transfer = usage.transfer ? matrices : 0;
   const lmHead = shape.vocabSize ? (n * Math.min(VOCAB_BLOCK, shape.vocabSize) + shape.vocabSize) * F32 : 0;
