@@ -60,7 +60,8 @@ export async function exportResult(inspector: Inspector, format?: ExportFormat, 
 
 async function writeExport(inspector: Inspector, resultId: number, format: ExportFormat, target: vscode.Uri): Promise<void> {
   if (format === 'png') {
-    const drawer = inspector.drawingTargets[0];
+    // The panel draws the heatmap larger than the side view.
+    const drawer = inspector.views.find((v) => v.kind === 'panel') ?? inspector.views[0];
     if (!drawer) throw new Error('open the panel or the side view first: the PNG is drawn by the heatmap view');
     await vscode.workspace.fs.writeFile(target, await inspector.requestPng(drawer));
   } else if (target.scheme === 'file') {
