@@ -77,6 +77,46 @@ export class InspectorPanel implements WebviewTarget, vscode.Disposable {
   }
 }
 
+/** The one panel: created on first use, revealed after that, replaced when VS Code revives one after a reload. */
+export class PanelSlot {
+  private panel: InspectorPanel | undefined;
+  private adopted: vscode.Disposable | undefined;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly handler: MessageHandler,
+    private readonly log: vscode.LogOutputChannel,
+    /** Connects a panel to the results; what it returns is disposed when the panel closes. */
+    private readonly adopt: (panel: InspectorPanel) => vscode.Disposable,
+  ) {}
+
+  /** Opens the panel, or reveals it when it is open. */
+  show(): void {
+    if (this.panel) return this.panel.reveal();
+    const panel: InspectorPanel = InspectorPanel.create(this.extensionUri, this.handler, this.log, () => this.release(panel));
+    this.take(panel);
+  }
+
+  /** Takes over a panel VS Code restored after a window reload. */
+  revive(webviewPanel: vscode.WebviewPanel): void {
+    this.panel?.dispose();
+    const panel: InspectorPanel = InspectorPanel.revive(webviewPanel, this.extensionUri, this.handler, this.log, () => this.release(panel));
+    this.take(panel);
+  }
+
+  private take(panel: InspectorPanel): void {
+    this.panel = panel;
+    this.adopted = this.adopt(panel);
+  }
+
+  private release(panel: InspectorPanel): void {
+    if (this.panel !== panel) return;
+    this.adopted?.dispose();
+    this.adopted = undefined;
+    this.panel = undefined;
+  }
+}
+
 /** The side view in the activity bar: the compact heatmap that follows the selection. */
 export class SideViewProvider implements vscode.WebviewViewProvider, WebviewTarget, vscode.Disposable {
   static readonly viewId = 'attentionInspector.sideView';
