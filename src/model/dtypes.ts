@@ -16,6 +16,14 @@ export const KNOWN_UNSUPPORTED_DTYPES: readonly string[] = [
   'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64',
 ];
 
+/**
+ * Bytes per element of the dtypes we cannot decode, so a tensor we skip is still checked against its
+ * byte range. The sub-byte F6 and F4 types are packed and have no whole size here.
+ */
+export const UNSUPPORTED_DTYPE_BYTES: Readonly<Record<string, number>> = {
+  BOOL: 1, U8: 1, I8: 1, U16: 2, I16: 2, U32: 4, I32: 4, U64: 8, I64: 8, F8_E4M3: 1, F8_E5M2: 1, F8_E8M0: 1, C64: 8,
+};
+
 export function isSupportedDtype(dtype: string): dtype is SupportedDtype {
   return (SUPPORTED_DTYPES as readonly string[]).includes(dtype);
 }

@@ -20,6 +20,7 @@ export {
   type SafetensorsEntry,
   type SafetensorsHeader,
   type SafetensorsInput,
+  type SkippedSafetensorsEntry,
 } from './safetensors';
 export { readJsonFile, readSafetensorsFile, type ReadSafetensorsFileOptions, type SafetensorsFileContents } from './safetensorsFile';
 export { loadMhaStateDict, type LoadMhaOptions } from './mhaStateDict';

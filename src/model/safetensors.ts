@@ -15,6 +15,7 @@ import {
   isSupportedDtype,
   KNOWN_UNSUPPORTED_DTYPES,
   SUPPORTED_DTYPES,
+  UNSUPPORTED_DTYPE_BYTES,
   type SupportedDtype,
 } from './dtypes';
 import { ModelFileError } from './errors';
@@ -34,12 +35,19 @@ export interface SafetensorsEntry {
   readonly end: number;
 }
 
+/** An entry left out by `include`: its layout is checked, its dtype may be one we cannot decode (BOOL, I64 buffers). */
+export interface SkippedSafetensorsEntry extends Omit<SafetensorsEntry, 'dtype'> {
+  readonly dtype: string;
+}
+
 /** A validated header: where the data section starts and what lies in it. */
 export interface SafetensorsHeader {
   /** Byte offset of the data section from the start of the file (8 + header length). */
   readonly dataStart: number;
-  /** Entries in header order. */
+  /** The included entries, in header order. */
   readonly entries: readonly SafetensorsEntry[];
+  /** The entries `include` left out, in header order. */
+  readonly skipped: readonly SkippedSafetensorsEntry[];
   readonly metadata: Readonly<Record<string, string>> | undefined;
 }
 
@@ -50,6 +58,8 @@ export interface SafetensorsContents {
 }
 
 export interface ParseSafetensorsOptions {
+  /** Which tensors to decode (all by default). Left-out tensors are checked for layout only, so they may have any dtype. */
+  readonly include?: (name: string) => boolean;
   /**
    * When false (the default), F32 tensors whose bytes are 4-byte aligned are views into `bytes`: no copy,
    * so a 500 MB file costs no extra memory, but the tensors and `bytes` share memory (writes to one show in
@@ -70,7 +80,7 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOpt
 export function readSafetensors(bytes: Uint8Array, options: ParseSafetensorsOptions = {}): SafetensorsContents {
   const headerLength = readHeaderLength(bytes, bytes.length);
   const dataStart = 8 + headerLength;
-  const header = parseSafetensorsHeader(bytes.subarray(8, dataStart), bytes.length - dataStart);
+  const header = parseSafetensorsHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, options.include);
   const data = bytes.subarray(dataStart);
   const tensors = new Map<string, Tensor>();
   for (const entry of header.entries) {
@@ -105,8 +115,10 @@ export function readHeaderLength(firstBytes: Uint8Array, fileSize: number): numb
 /**
  * Validates the JSON header (the N bytes after the length) against a data section of `dataLength` bytes:
  * structure, dtypes, shapes, sizes, bounds, overlaps and holes. Throws ModelFileError naming the tensor.
+ * Tensors `include` leaves out are decided before their dtype is checked: a checkpoint's BOOL mask or I64
+ * position buffer must not stop the weights from loading, while a needed tensor of such a dtype is refused.
  */
-export function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: number): SafetensorsHeader {
+export function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: number, include?: (name: string) => boolean): SafetensorsHeader {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
@@ -126,12 +138,14 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: numb
 
   let metadata: Record<string, string> | undefined;
   const entries: SafetensorsEntry[] = [];
+  const skipped: SkippedSafetensorsEntry[] = [];
   for (const [name, value] of Object.entries(json)) {
     if (name === METADATA_KEY) metadata = parseMetadata(value);
-    else entries.push(parseEntry(name, value, dataLength));
+    else if (include === undefined || include(name)) entries.push(parseEntry(name, value, dataLength, true) as SafetensorsEntry);
+    else skipped.push(parseEntry(name, value, dataLength, false));
   }
-  checkCoverage(entries, dataLength);
-  return { dataStart: 8 + headerBytes.length, entries, metadata };
+  checkCoverage([...entries, ...skipped], dataLength);
+  return { dataStart: 8 + headerBytes.length, entries, skipped, metadata };
 }
 
 /** Decodes one entry's bytes (exactly entry.end − entry.begin of them) to a float32 tensor. */
@@ -158,7 +172,8 @@ function parseMetadata(value: unknown): Record<string, string> {
   return Object.fromEntries(Object.entries(value)) as Record<string, string>;
 }
 
-function parseEntry(name: string, value: unknown, dataLength: number): SafetensorsEntry {
+/** A needed entry must have a dtype we decode; a skipped one only a layout that fits its byte range. */
+function parseEntry(name: string, value: unknown, dataLength: number, needed: boolean): SafetensorsEntry | SkippedSafetensorsEntry {
   const fail = (detail: string): never => {
     throw new ModelFileError(detail, { tensorName: name });
   };
@@ -169,7 +184,7 @@ function parseEntry(name: string, value: unknown, dataLength: number): Safetenso
 
   const dtype = value.dtype;
   if (typeof dtype !== 'string') return fail(`"dtype" must be a string, got ${describeJson(dtype)}`);
-  if (!isSupportedDtype(dtype)) {
+  if (needed && !isSupportedDtype(dtype)) {
     const kind = KNOWN_UNSUPPORTED_DTYPES.includes(dtype) ? 'unsupported' : 'unknown';
     return fail(`${kind} dtype ${JSON.stringify(dtype)}; supported dtypes are ${SUPPORTED_DTYPES.join(', ')}`);
   }
@@ -199,7 +214,9 @@ function parseEntry(name: string, value: unknown, dataLength: number): Safetenso
   // The byte range is known to fit in the data section, so stop multiplying once the count exceeds it
   // (keeps the arithmetic exact for absurd shapes).
   const elementCount = dims.includes(0) ? 0 : dims.reduce((count, dim) => (count > dataLength ? count : count * dim), 1);
-  const expectedBytes = elementCount * DTYPE_BYTES[dtype];
+  const elementBytes: number | undefined = isSupportedDtype(dtype) ? DTYPE_BYTES[dtype] : UNSUPPORTED_DTYPE_BYTES[dtype];
+  if (elementBytes === undefined) return { name, dtype, shape: dims, elementCount, begin, end }; // packed or unknown: skipped, bounds checked
+  const expectedBytes = elementCount * elementBytes;
   if (expectedBytes !== end - begin) {
     const need = elementCount > dataLength ? `more than ${dataLength}` : String(expectedBytes);
     return fail(`shape ${fmtShape(dims)} of ${dtype} needs ${need} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
@@ -208,10 +225,10 @@ function parseEntry(name: string, value: unknown, dataLength: number): Safetenso
 }
 
 /** The format requires the tensors to tile the data section exactly: no overlaps, no holes, nothing after. */
-function checkCoverage(entries: readonly SafetensorsEntry[], dataLength: number): void {
+function checkCoverage(entries: readonly SkippedSafetensorsEntry[], dataLength: number): void {
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let covered = 0;
-  let previous: SafetensorsEntry | undefined;
+  let previous: SkippedSafetensorsEntry | undefined;
   for (const entry of sorted) {
     if (entry.begin < covered && previous !== undefined) {
       throw new ModelFileError(

@@ -18,7 +18,7 @@ export interface SafetensorsFileContents extends SafetensorsContents {
 }
 
 export interface ReadSafetensorsFileOptions {
-  /** Which tensors to load (all by default). Skipped tensors are still validated but never read. */
+  /** Which tensors to load (all by default). Skipped tensors are checked for layout (any dtype) but never read. */
   readonly include?: (name: string) => boolean;
 }
 
@@ -39,9 +39,9 @@ export async function readSafetensorsFile(filePath: string, options: ReadSafeten
     const lengthBytes = await readExactly(handle, 0, Math.min(8, fileSize), filePath);
     const headerLength = readHeaderLength(lengthBytes, fileSize);
     const headerBytes = await readExactly(handle, 8, headerLength, filePath);
-    const header = parseSafetensorsHeader(headerBytes, fileSize - 8 - headerLength);
+    const header = parseSafetensorsHeader(headerBytes, fileSize - 8 - headerLength, options.include);
 
-    const wanted = header.entries.filter((entry) => options.include?.(entry.name) ?? true);
+    const wanted = header.entries;
     // Read in file order so the disk streams forward.
     const byPosition = [...wanted].sort((a, b) => a.begin - b.begin);
     const loaded = new Map<string, Tensor>();
@@ -52,7 +52,7 @@ export async function readSafetensorsFile(filePath: string, options: ReadSafeten
     }
     const tensors = new Map<string, Tensor>();
     for (const entry of wanted) tensors.set(entry.name, loaded.get(entry.name) as Tensor);
-    const skipped = header.entries.filter((entry) => !tensors.has(entry.name)).map((entry) => entry.name);
+    const skipped = header.skipped.map((entry) => entry.name);
     return { tensors, metadata: header.metadata, skipped };
   } catch (error) {
     if (error instanceof ModelFileError) throw error.inFile(filePath);
