@@ -5,11 +5,13 @@ import { Gpt2Tokenizer } from './gpt2';
 import { TOKENIZER_NAMES, type Tokenizer, type TokenizerName } from './types';
 import { WordTokenizer } from './word';
 
-export type { Token, Tokenizer, TokenizerName } from './types';
+export type { Token, Tokenizer, TokenizerKind, TokenizerName } from './types';
 export { CharTokenizer } from './char';
 export { byteLabel, displayText, replaceLoneSurrogates, visibleWhitespace } from './display';
 export { GPT2_END_OF_TEXT, GPT2_END_OF_TEXT_ID, GPT2_VOCAB_SIZE, Gpt2Tokenizer } from './gpt2';
 export { fnv1a32, WordTokenizer } from './word';
+export { HfTokenizer, type TokenizerFiles } from './hf/tokenizer';
+export { loadFolderTokenizer } from './hf/load';
 
 export { isTokenizerName, TOKENIZER_NAMES } from './types';
 
