@@ -12,7 +12,8 @@
 // character to that of its last. Then, for a tokenizer that must cover its text:
 // 1. A token holding part of a character (a byte-level or byte-fallback piece of an emoji, one of the
 //    characters a normalizer expanded 'ﬁ' into) gets the whole character; tokens sharing a character
-//    share its range, so ranges can overlap by that character.
+//    share its range, so ranges can overlap by that character. Characters that Unicode normalization
+//    composes or reorders together (e + U+0301 → é under NFC) count as one character here.
 // 2. Ranges never go backwards: a start below the previous token's start is raised to it, an end
 //    below the previous end is raised to it.
 // 3. Characters no token holds — whitespace BERT's pre-tokenizer drops, characters a normalizer deletes
@@ -22,6 +23,9 @@
 // 4. Special tokens the post-processor adds are marked `special` and get an empty range where they
 //    sit: at 0 when they come before the text (BOS, [CLS]), at text.length after it (EOS, [SEP]).
 // Unlike Rust (with trim_offsets), ranges keep the spaces a token holds: "Ġworld" covers " world".
+// The unit tests check all this against Rust's offsets (code points, converted to UTF-16) completed by
+// the same rules. tokenizer.json's truncation and padding are not applied (the pipeline cuts to its
+// own token limit), and tokenizer_config.json does not change ids (Rust's encode does not read it).
 
 import { replaceLoneSurrogates, displayText } from '../display';
 import type { Token, Tokenizer } from '../types';
