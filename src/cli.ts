@@ -7,8 +7,8 @@ import { DEFAULT_RANDOM_MODEL } from './engine/random';
 import { parseIndexSpec, writeNpy, writeSafetensors } from './export/binary';
 import { inspectionCsv, inspectionJson, inspectionSidecar, jsonHeads, json2d, type ExportProvenance } from './export/format';
 import { writeChunks, writeChunksToFile } from './export/write';
-import { loadGpt2Folder, loadMhaStateDict, parseSafetensors } from './model';
-import { loadModel, tokenizerFor, type ModelSpec } from './pipeline/model';
+import { loadGpt2Folder, loadMhaStateDict, modelFolderFamily, parseSafetensors } from './model';
+import { loadModel, tokenizerForFamily, type ModelSpec } from './pipeline/model';
 import { DEFAULT_MAX_TOKENS, runPipeline, type PipelineInput } from './pipeline/run';
 import { CLI_LIMIT_NAMES, formatBytes, truncationNote } from './present/limits';
 import { isTokenizerName, TOKENIZER_NAMES, type TokenizerName } from './tokenize';
@@ -16,6 +16,8 @@ import { isTokenizerName, TOKENIZER_NAMES, type TokenizerName } from './tokenize
 const USAGE = `Usage:
   attention-inspector mha --x X.safetensors --weights W.safetensors --heads H [--causal] [--out FILE]
   attention-inspector inspect (--text T | --file F | --ids 1,2,3) [--model DIR | --random [--d-model D] [--heads H] [--seed S] [--causal]]
+                              (DIR: a Hugging Face folder of model type gpt2, llama, mistral, qwen2, qwen3, gpt_neox, bert, roberta or distilbert;
+                               text needs GPT-2's tokenizer for now, the other families take --ids)
                               [--tokenizer gpt2|word|char] [--max-tokens N (default ${DEFAULT_MAX_TOKENS})] [--memory-limit SIZE] [--top-k K]
                               [--format json|csv] [--out FILE]
                               [--format npy --out FOLDER | --format safetensors --out FILE] [--layers 0,2-4] [--heads 0,5 (with --model)]`;
@@ -155,8 +157,10 @@ async function runInspect(args: string[]): Promise<void> {
 
   let spec: ModelSpec;
   if (values.model) {
-    spec = { kind: 'gpt2', folder: values.model, label: basename(resolve(values.model)) };
-    tokenizerFor(spec, values.tokenizer as TokenizerName | undefined);
+    // Any supported family; config.json's model_type says which, and so which tokenizer it reads.
+    spec = { kind: 'folder', folder: values.model, label: basename(resolve(values.model)) };
+    // Refused before the weights are read: only config.json says which tokenizer the folder needs.
+    if (values.tokenizer !== undefined) tokenizerForFamily(await modelFolderFamily(values.model), values.tokenizer as TokenizerName);
   } else {
     spec = {
       kind: 'random',

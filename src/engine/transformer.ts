@@ -249,7 +249,7 @@ function blockAttention(model: TransformerWeights, index: number, x: Tensor, tra
     trace,
     checkpoint,
     kvHeads: config.kvHeads,
-    window: layer.window,
+    window: config.windows[index] ?? null,
     qNorm: layer.qNorm,
     kNorm: layer.kNorm,
     rotary: rotaryFor(config, x.shape[0]),

@@ -107,8 +107,6 @@ export interface TransformerLayer {
   /** norm2: before the MLP (serial, parallel) or after its residual add (postNorm). */
   readonly mlpNorm: NormWeights;
   readonly mlp: MlpWeights;
-  /** Causal sliding window: query i sees keys max(0, i − window + 1) … i; null for full attention. */
-  readonly window: number | null;
 }
 
 /**
@@ -155,6 +153,8 @@ export interface TransformerConfig {
   /** The config key maxPositions comes from ("n_positions", "max_position_embeddings"), for the refusal. */
   readonly maxPositionsKey: string;
   readonly causal: boolean;
+  /** Each layer's causal sliding window (query i sees keys max(0, i − window + 1) … i), or null for full attention. */
+  readonly windows: readonly (number | null)[];
   readonly residual: ResidualForm;
   readonly positions: PositionScheme;
 }

@@ -9,12 +9,13 @@
  * Conv1D weights are already [in, out], so they load without transposing. Buffers such as h.i.attn.bias
  * (the causal mask) and h.i.attn.masked_bias, and the tied lm_head.weight, are ignored.
  */
-import { stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { gpt2AsTransformer, gpt2TransformerConfig } from '../engine/gpt2';
 import type { Tensor } from '../engine/tensor';
 import type { Gpt2Block, Gpt2Config, Gpt2Weights, LayerNormWeights } from '../engine/types';
+import { readCheckpointConfig, readCheckpointTensors } from './checkpointFolder';
 import { ModelFileError } from './errors';
-import { readJsonFile, readSafetensorsFile } from './safetensorsFile';
+import type { CheckpointFamily } from './family';
+import { ConfigReader, refuseUnsupportedFeatures } from './hfConfig';
 import { describeKeys, expectTensorShape, type TensorMap } from './stateDict';
 
 const DEFAULT_LAYER_NORM_EPSILON = 1e-5;
@@ -28,54 +29,31 @@ const TANH_GELU_NAMES = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'];
  * non-default attention scaling).
  */
 export function parseGpt2Config(json: unknown, source = 'config.json'): Gpt2Config {
-  const fail = (detail: string): never => {
-    throw new ModelFileError(detail, { filePath: source });
-  };
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return fail(`must be a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}`);
+  const config = ConfigReader.from(json, source);
+  const modelType = config.get('model_type');
+  if (modelType !== undefined && modelType !== 'gpt2') {
+    config.fail(`"model_type" is ${JSON.stringify(modelType)}; only GPT-2 checkpoints ("gpt2") are supported`);
   }
-  const config = json as Record<string, unknown>;
-
-  if (config.model_type !== undefined && config.model_type !== 'gpt2') {
-    fail(`"model_type" is ${JSON.stringify(config.model_type)}; only GPT-2 checkpoints ("gpt2") are supported`);
-  }
-  const positiveInteger = (key: string, value: unknown): number => {
-    if (value === undefined) return fail(`"${key}" is missing`);
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-      return fail(`"${key}" must be a positive integer, got ${JSON.stringify(value)}`);
-    }
-    return value;
-  };
-
-  const nLayer = positiveInteger('n_layer', config.n_layer);
-  const nHead = positiveInteger('n_head', config.n_head);
-  const nEmbd = positiveInteger('n_embd', config.n_embd);
-  const vocabSize = positiveInteger('vocab_size', config.vocab_size);
+  const nLayer = config.positiveInt('n_layer');
+  const nHead = config.positiveInt('n_head');
+  const nEmbd = config.positiveInt('n_embd');
+  const vocabSize = config.positiveInt('vocab_size');
   // Old configs call the context length n_ctx.
-  const nPositions =
-    config.n_positions === undefined && config.n_ctx !== undefined
-      ? positiveInteger('n_ctx', config.n_ctx)
-      : positiveInteger('n_positions', config.n_positions);
+  const nPositions = !config.has('n_positions') && config.has('n_ctx') ? config.positiveInt('n_ctx') : config.positiveInt('n_positions');
+  const layerNormEpsilon = config.positiveNumber('layer_norm_epsilon', DEFAULT_LAYER_NORM_EPSILON);
 
-  let layerNormEpsilon = DEFAULT_LAYER_NORM_EPSILON;
-  if (config.layer_norm_epsilon !== undefined) {
-    const eps = config.layer_norm_epsilon;
-    if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0) {
-      fail(`"layer_norm_epsilon" must be a positive number, got ${JSON.stringify(eps)}`);
-    }
-    layerNormEpsilon = eps as number;
+  if (nEmbd % nHead !== 0) config.fail(`"n_embd" ${nEmbd} must be divisible by "n_head" ${nHead}`);
+  const nInner = config.get('n_inner');
+  if (nInner !== undefined && nInner !== 4 * nEmbd) {
+    config.fail(`"n_inner" ${JSON.stringify(nInner)} is not supported; the MLP width must be 4·n_embd = ${4 * nEmbd}`);
   }
-
-  if (nEmbd % nHead !== 0) fail(`"n_embd" ${nEmbd} must be divisible by "n_head" ${nHead}`);
-  if (config.n_inner !== undefined && config.n_inner !== null && config.n_inner !== 4 * nEmbd) {
-    fail(`"n_inner" ${JSON.stringify(config.n_inner)} is not supported; the MLP width must be 4·n_embd = ${4 * nEmbd}`);
-  }
-  const activation = config.activation_function;
+  const activation = config.get('activation_function');
   if (activation !== undefined && !(typeof activation === 'string' && TANH_GELU_NAMES.includes(activation))) {
-    fail(`"activation_function" ${JSON.stringify(activation)} is not supported; expected one of ${TANH_GELU_NAMES.join(', ')}`);
+    config.fail(`"activation_function" ${JSON.stringify(activation)} is not supported; expected one of ${TANH_GELU_NAMES.join(', ')}`);
   }
-  if (config.scale_attn_weights === false) fail('"scale_attn_weights": false is not supported (scores are always divided by √d_head)');
-  if (config.scale_attn_by_inverse_layer_idx === true) fail('"scale_attn_by_inverse_layer_idx": true is not supported');
+  if (config.get('scale_attn_weights') === false) config.fail('"scale_attn_weights": false is not supported (scores are always divided by √d_head)');
+  if (config.get('scale_attn_by_inverse_layer_idx') === true) config.fail('"scale_attn_by_inverse_layer_idx": true is not supported');
+  refuseUnsupportedFeatures(config);
 
   return { nLayer, nHead, nEmbd, nPositions, vocabSize, layerNormEpsilon };
 }
@@ -184,75 +162,32 @@ const EXPECTED_LAYOUT =
  * stored lm_head are skipped), each straight into its own buffer, so memory ≈ the weights in float32.
  */
 export async function loadGpt2Folder(dir: string): Promise<Gpt2Weights> {
-  const info = await stat(dir).catch(() => undefined);
-  if (info === undefined) throw new ModelFileError(`folder not found; ${EXPECTED_LAYOUT}`, { filePath: dir });
-  if (!info.isDirectory()) throw new ModelFileError(`not a folder; ${EXPECTED_LAYOUT}`, { filePath: dir });
+  const { json, configPath } = await readCheckpointConfig(dir, EXPECTED_LAYOUT);
+  const config = parseGpt2Config(json, configPath);
+  const { tensors, skipped, source } = await readCheckpointTensors(dir, gpt2TensorsToRead(config), EXPECTED_LAYOUT);
+  try {
+    return gpt2WeightsFromTensors(config, tensors, { unloadedKeys: skipped });
+  } catch (error) {
+    throw error instanceof ModelFileError ? error.inFile(source) : error;
+  }
+}
 
-  const configPath = join(dir, 'config.json');
-  if (!(await isFile(configPath))) throw new ModelFileError(`config.json is missing; ${EXPECTED_LAYOUT}`, { filePath: dir });
-  const config = parseGpt2Config(await readJsonFile(configPath), configPath);
+/**
+ * The tensors a GPT-2 loader reads: those the config needs, and those of surplus layers, only so that
+ * gpt2WeightsFromTensors can report the mismatch.
+ */
+export function gpt2TensorsToRead(config: Gpt2Config): (name: string) => boolean {
   const needed = isGpt2TensorName(config);
   const beyondLayers = isBeyondLayers(config);
-  // Tensors of surplus layers are read too, only so that gpt2WeightsFromTensors can report the mismatch.
-  const include = (name: string): boolean => needed(name) || beyondLayers(name);
-
-  const singlePath = join(dir, 'model.safetensors');
-  const indexPath = join(dir, 'model.safetensors.index.json');
-  let loaded: { tensors: Map<string, Tensor>; skipped: readonly string[] };
-  let weightsSource: string;
-  if (await isFile(singlePath)) {
-    weightsSource = singlePath;
-    loaded = await readSafetensorsFile(singlePath, { include });
-  } else if (await isFile(indexPath)) {
-    weightsSource = indexPath;
-    loaded = await readShardedSafetensors(dir, indexPath, include);
-  } else {
-    const hasPickle = await isFile(join(dir, 'pytorch_model.bin'));
-    const hint = hasPickle
-      ? ' (found pytorch_model.bin, which cannot be read safely; convert it with `model.save_pretrained(folder, safe_serialization=True)`)'
-      : '';
-    throw new ModelFileError(`model.safetensors is missing${hint}; ${EXPECTED_LAYOUT}`, { filePath: dir });
-  }
-
-  try {
-    return gpt2WeightsFromTensors(config, loaded.tensors, { unloadedKeys: loaded.skipped });
-  } catch (error) {
-    throw error instanceof ModelFileError ? error.inFile(weightsSource) : error;
-  }
+  return (name) => needed(name) || beyondLayers(name);
 }
 
-/** Loads the shards listed in a model.safetensors.index.json ({"weight_map": {tensor: shard file}}). */
-async function readShardedSafetensors(
-  dir: string,
-  indexPath: string,
-  include: (name: string) => boolean,
-): Promise<{ tensors: Map<string, Tensor>; skipped: string[] }> {
-  const index = await readJsonFile(indexPath);
-  const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
-    throw new ModelFileError('"weight_map" must be an object mapping tensor names to shard files', { filePath: indexPath });
-  }
-  const shards = new Set<string>();
-  const skipped: string[] = [];
-  for (const [name, shard] of Object.entries(weightMap)) {
-    // Shards must sit next to the index: a path would let a downloaded index point anywhere on disk.
-    if (typeof shard !== 'string' || shard === '' || basename(shard) !== shard || shard === '..') {
-      throw new ModelFileError(`"weight_map" entry for "${name}" must be a file name in the same folder, got ${JSON.stringify(shard)}`, {
-        filePath: indexPath,
-      });
-    }
-    if (include(name)) shards.add(shard);
-    else skipped.push(name);
-  }
-  const tensors = new Map<string, Tensor>();
-  for (const shard of shards) {
-    const contents = await readSafetensorsFile(join(dir, shard), { include });
-    for (const [name, t] of contents.tensors) tensors.set(name, t);
-  }
-  return { tensors, skipped };
-}
-
-async function isFile(path: string): Promise<boolean> {
-  const info = await stat(path).catch(() => undefined);
-  return info?.isFile() ?? false;
+/** GPT-2 as one of the checkpoint families loadModelFolder reads: its own config reader, names and checks. */
+export function gpt2Family(json: unknown, source: string): CheckpointFamily {
+  const config = parseGpt2Config(json, source);
+  return {
+    config: gpt2TransformerConfig(config),
+    include: gpt2TensorsToRead(config),
+    assemble: (tensors, skipped) => gpt2AsTransformer(gpt2WeightsFromTensors(config, tensors, { unloadedKeys: skipped })),
+  };
 }

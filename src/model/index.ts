@@ -1,4 +1,4 @@
-/** Model-file loading. Everything here is pure TypeScript except readSafetensorsFile, readJsonFile and loadGpt2Folder (Node fs). */
+/** Model-file loading. Everything here is pure TypeScript except readSafetensorsFile, readJsonFile, loadGpt2Folder and loadModelFolder (Node fs). */
 export { ModelFileError, type ModelFileErrorContext } from './errors';
 export {
   SUPPORTED_DTYPES,
@@ -25,6 +25,7 @@ export {
 export { readJsonFile, readSafetensorsFile, type ReadSafetensorsFileOptions, type SafetensorsFileContents } from './safetensorsFile';
 export { loadMhaStateDict, type LoadMhaOptions } from './mhaStateDict';
 export {
+  gpt2Family,
   gpt2TensorShapes,
   gpt2WeightsFromTensors,
   isGpt2TensorName,
@@ -32,6 +33,8 @@ export {
   parseGpt2Config,
   type Gpt2FromTensorsOptions,
 } from './gpt2Checkpoint';
+export { checkpointFamily, loadModelFolder, modelFolderFamily, SUPPORTED_MODEL_TYPES } from './modelFolder';
+export type { CheckpointFamily } from './family';
 export {
   COMPLETE_MARKER,
   DEFAULT_HUB_ENDPOINT,

@@ -3,57 +3,116 @@
  * tokenizer that produces its ids, and what exports and views say about it.
  */
 import { UserError } from '../errors';
+import { gpt2AsTransformer } from '../engine/gpt2';
 import type { InspectModel } from '../engine/inspection';
 import { validateRandomConfig, type RandomModelConfig } from '../engine/random';
-import type { Gpt2Weights } from '../engine/types';
+import { parameterCount } from '../engine/transformer';
+import type { Gpt2Weights, ModelFamily, TransformerWeights } from '../engine/types';
+import { loadModelFolder } from '../model/modelFolder';
 import { createTokenizer } from '../tokenize';
 import type { Tokenizer, TokenizerName } from '../tokenize/types';
 
 export type ModelSpec =
   | { readonly kind: 'random'; readonly config: RandomModelConfig; readonly tokenizer: TokenizerName }
   /** A local Hugging Face GPT-2 folder; `label` names it for people (a Hub id or the folder's name). */
-  | { readonly kind: 'gpt2'; readonly folder: string; readonly label: string; readonly hubId?: string };
+  | { readonly kind: 'gpt2'; readonly folder: string; readonly label: string; readonly hubId?: string }
+  /** A local Hugging Face folder of any supported family: config.json's model_type says which. */
+  | { readonly kind: 'folder'; readonly folder: string; readonly label: string; readonly hubId?: string };
 
 /** What exports, the CLI and the views say about the model that ran. */
 export interface ModelInfo {
-  readonly kind: 'random' | 'gpt2';
+  /** 'gpt2' for GPT-2 checkpoints (however named), 'checkpoint' for the other families. */
+  readonly kind: 'random' | 'gpt2' | 'checkpoint';
+  /** The checkpoint's model_type, or 'random'. Optional only for views built by hand: loadModel always sets it, kvHeads and parameters. */
+  readonly family?: 'random' | ModelFamily;
   /** Short label for people, e.g. "gpt2 (12 layers, 12 heads, d_model 768)". */
   readonly label: string;
   readonly layers: number;
   readonly heads: number;
+  /** Key/value heads: fewer than heads under grouped-query attention. */
+  readonly kvHeads?: number;
   readonly dModel: number;
   readonly headDim: number;
   readonly causal: boolean;
-  readonly tokenizer: TokenizerName;
+  /** Learned parameters (a tied LM head counted once). */
+  readonly parameters?: number;
+  /** The tokenizer that makes the ids; null when the folder's own tokenizer is not supported yet (ids only). */
+  readonly tokenizer: TokenizerName | null;
   /** The checkpoint folder, for models read from disk. */
   readonly path?: string;
   readonly hubId?: string;
+  /** Longest input the model takes (a checkpoint's positions). */
   readonly nPositions?: number;
   readonly vocabSize?: number;
   /** The random model's seed. */
   readonly seed?: number;
 }
 
+/** What the pipeline asks of a model's tokenizer. */
+export type ModelTokenizer = Pick<Tokenizer, 'encode' | 'decodeId'>;
+
 export interface LoadedModel {
   readonly model: InspectModel;
   readonly info: ModelInfo;
-  readonly tokenizer: Tokenizer;
+  readonly tokenizer: ModelTokenizer;
+}
+
+/** How a spec's folder is read; the worker passes its cached loaders, the CLI the plain ones. */
+export interface ModelLoaders {
+  readonly loadGpt2: (folder: string) => Promise<Gpt2Weights>;
+  readonly loadFolder?: (folder: string) => Promise<TransformerWeights>;
 }
 
 /**
- * The tokenizer a model reads: a checkpoint's own (its ids index its embeddings), the chosen one for
- * the random model. Asking a checkpoint for another tokenizer is refused, never switched silently.
+ * The tokenizer a checkpoint of `family` reads (its ids index its embeddings): GPT-2's own BPE, or null
+ * where the folder's tokenizer is not supported yet. Asking for another is refused, never switched silently.
  */
-export function tokenizerFor(spec: ModelSpec, requested?: TokenizerName): TokenizerName {
-  if (spec.kind === 'random') return spec.tokenizer;
-  if (requested !== undefined && requested !== 'gpt2') {
-    throw new UserError(`a GPT-2 checkpoint reads GPT-2 token ids, so it needs the gpt2 tokenizer, not ${requested}`);
+export function tokenizerForFamily(family: ModelFamily, requested?: TokenizerName): TokenizerName | null {
+  if (family === 'gpt2') {
+    if (requested !== undefined && requested !== 'gpt2') throw new UserError(`a GPT-2 checkpoint reads GPT-2 token ids, so it needs the gpt2 tokenizer, not ${requested}`);
+    return 'gpt2';
   }
-  return 'gpt2';
+  if (requested !== undefined) throw new UserError(`a ${family} checkpoint reads its own token ids, so --tokenizer ${requested} does not apply to it; give the ids with --ids`);
+  return null;
 }
 
-/** Loads what a spec names; `loadGpt2` reads a folder (the worker keeps one checkpoint cached). */
-export async function loadModel(spec: ModelSpec, loadGpt2: (folder: string) => Promise<Gpt2Weights>): Promise<LoadedModel> {
+/** Stands in for a folder whose tokenizer.json is not read yet: ids work, text is refused rather than guessed. */
+function idsOnly(family: ModelFamily): ModelTokenizer {
+  return {
+    encode: () => {
+      throw new UserError(`the tokenizer of this ${family} folder is not supported yet, so it cannot read text; give the token ids with --ids (e.g. --ids 1,2,3)`);
+    },
+  };
+}
+
+function checkpointInfo(weights: TransformerWeights, spec: { folder: string; label: string; hubId?: string }, tokenizer: TokenizerName | null): ModelInfo {
+  const c = weights.config;
+  const kv = c.kvHeads < c.heads ? ` (${c.kvHeads} KV)` : '';
+  return {
+    kind: c.family === 'gpt2' ? 'gpt2' : 'checkpoint',
+    family: c.family,
+    label: `${spec.label} (${c.family === 'gpt2' ? '' : `${c.family}, `}${c.layers} layers, ${c.heads} heads${kv}, d_model ${c.dModel})`,
+    layers: c.layers,
+    heads: c.heads,
+    kvHeads: c.kvHeads,
+    dModel: c.dModel,
+    headDim: c.headDim,
+    causal: c.causal,
+    parameters: parameterCount(weights),
+    tokenizer,
+    path: spec.folder,
+    ...(spec.hubId === undefined ? {} : { hubId: spec.hubId }),
+    nPositions: c.maxPositions,
+    vocabSize: c.vocabSize,
+  };
+}
+
+/**
+ * Loads what a spec names. `loaders` reads folders (the worker keeps one checkpoint cached); a bare
+ * function is the GPT-2 loader, as callers passed it before any other family existed.
+ */
+export async function loadModel(spec: ModelSpec, loaders: ModelLoaders | ModelLoaders['loadGpt2']): Promise<LoadedModel> {
+  const { loadGpt2, loadFolder = loadModelFolder } = typeof loaders === 'function' ? { loadGpt2: loaders } : loaders;
   if (spec.kind === 'random') {
     validateRandomConfig(spec.config);
     const { dModel, heads, seed, causal } = spec.config;
@@ -62,35 +121,30 @@ export async function loadModel(spec: ModelSpec, loadGpt2: (folder: string) => P
       tokenizer: createTokenizer(spec.tokenizer),
       info: {
         kind: 'random',
+        family: 'random',
         label: `Random (d_model ${dModel}, ${heads} heads, seed ${seed}${causal ? ', causal' : ''})`,
         layers: 1,
         heads,
+        kvHeads: heads,
         dModel,
         headDim: dModel / heads,
         causal,
+        parameters: 4 * dModel * dModel + 4 * dModel,
         tokenizer: spec.tokenizer,
         seed,
       },
     };
   }
-  const weights = await loadGpt2(spec.folder);
-  const c = weights.config;
+  if (spec.kind === 'gpt2') {
+    const weights = await loadGpt2(spec.folder);
+    return { model: { kind: 'gpt2', weights }, tokenizer: createTokenizer('gpt2'), info: checkpointInfo(gpt2AsTransformer(weights), spec, 'gpt2') };
+  }
+  const weights = await loadFolder(spec.folder);
+  const family = weights.config.family;
+  const tokenizer = tokenizerForFamily(family);
   return {
-    model: { kind: 'gpt2', weights },
-    tokenizer: createTokenizer('gpt2'),
-    info: {
-      kind: 'gpt2',
-      label: `${spec.label} (${c.nLayer} layers, ${c.nHead} heads, d_model ${c.nEmbd})`,
-      layers: c.nLayer,
-      heads: c.nHead,
-      dModel: c.nEmbd,
-      headDim: c.nEmbd / c.nHead,
-      causal: true,
-      tokenizer: 'gpt2',
-      path: spec.folder,
-      ...(spec.hubId === undefined ? {} : { hubId: spec.hubId }),
-      nPositions: c.nPositions,
-      vocabSize: c.vocabSize,
-    },
+    model: { kind: 'transformer', weights },
+    tokenizer: tokenizer === null ? idsOnly(family) : createTokenizer(tokenizer),
+    info: checkpointInfo(weights, spec, tokenizer),
   };
 }
