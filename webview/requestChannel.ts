@@ -62,6 +62,8 @@ export class RequestChannel<Out extends RequestTable, In extends RequestTable> {
   private readonly pending = new Map<number, Pending>();
   /** The peer's requests being answered, by `sameRequest` key → the id the answer goes to. */
   private readonly answering = new Map<string, number>();
+  /** Counts the peer's restarts: answers begun for an earlier page are not sent to its successor. */
+  private peerEpoch = 0;
   private closed = false;
 
   constructor(private readonly options: RequestChannelOptions<Out, In>) {}
@@ -103,6 +105,17 @@ export class RequestChannel<Out extends RequestTable, In extends RequestTable> {
     else this.onReply(message);
   }
 
+  /**
+   * The peer started afresh (a reloaded page counts its ids from 1 again): answers still being worked
+   * out for its earlier requests are dropped, so none reaches a new request under the same id. This
+   * side's own requests keep waiting: the new page may well answer them (VS Code delivers messages
+   * posted before a page loads once it does), or they time out.
+   */
+  peerRestarted(): void {
+    this.peerEpoch++;
+    this.answering.clear();
+  }
+
   /** Rejects every request still waiting and stops answering: the peer is gone. */
   dispose(): void {
     if (this.closed) return;
@@ -142,8 +155,9 @@ export class RequestChannel<Out extends RequestTable, In extends RequestTable> {
   /** Answers one of the peer's requests: synchronously when its handler is, else when the handler's promise settles. */
   private answer(request: RequestMessage<In>): void {
     const { id, method, params } = request;
+    const epoch = this.peerEpoch;
     const reply = (body: ReplyBody) => {
-      if (this.closed) return;
+      if (this.closed || epoch !== this.peerEpoch) return;
       try {
         void this.options.post({ type: 'reply', id, method, ...body } as ReplyMessage<In>);
       } catch {
@@ -160,7 +174,7 @@ export class RequestChannel<Out extends RequestTable, In extends RequestTable> {
       this.answering.set(key, id);
     }
     const finish = (body: ReplyBody) => {
-      if (key !== undefined && this.answering.get(key) === id) this.answering.delete(key);
+      if (key !== undefined && epoch === this.peerEpoch && this.answering.get(key) === id) this.answering.delete(key);
       reply(body);
     };
     const toError = (error: unknown): ReplyError =>

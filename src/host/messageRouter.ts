@@ -40,7 +40,7 @@ export class MessageRouter implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         // A fresh page: answers meant for the one before it must not reach it under the same ids.
-        this.forget(from);
+        this.channels.get(from)?.peerRestarted();
         return this.store.greet(from);
       case 'request':
       case 'reply':
@@ -76,7 +76,7 @@ export class MessageRouter implements vscode.Disposable {
     return channel;
   }
 
-  /** A webview closed or reloaded: the host's requests to it fail now, and its old requests go unanswered. */
+  /** A webview closed: the host's requests to it fail now, and its requests go unanswered. */
   forget(target: WebviewTarget): void {
     this.channels.get(target)?.dispose();
     this.channels.delete(target);

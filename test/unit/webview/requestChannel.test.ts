@@ -166,6 +166,41 @@ describe('request channel: one reply per request, both ways', () => {
     assert.deepEqual(posted.map((m) => m.type), ['request'], 'no reply after closing');
   });
 
+  it('a restarted peer gets no answers meant for its predecessor, and can still answer what was asked of it', async () => {
+    const posted: ToWebview[] = [];
+    let finishLayer: (() => void) | undefined;
+    const c = new RequestChannel<HostRequests, WebviewRequests>({
+      post: (m) => void posted.push(m),
+      peer: 'the heatmap view',
+      timeoutMs: 60_000,
+      handlers: {
+        layer: () => new Promise((resolve) => (finishLayer = () => resolve(r.layers[0]))),
+        trace: ({ layer, head }) => r.trace(layer, head),
+      },
+      sameRequest: (method, p) => `${method}:${p.resultId}:${p.layer}`,
+    });
+    const png = c.request('png', {}); // asked before the page (re)loaded
+    c.receive({ type: 'request', id: 1, method: 'layer', params: { resultId: 1, layer: 0 } }); // the old page's request 1
+    c.peerRestarted(); // the page said `ready` again: its ids start from 1
+    c.receive({ type: 'request', id: 1, method: 'trace', params: { resultId: 1, layer: 0, head: 0 } }); // the new page's request 1
+    c.receive({ type: 'request', id: 2, method: 'layer', params: { resultId: 1, layer: 0 } }); // not a repeat of the old page's request
+    finishLayer!();
+    await tick();
+    const replies = posted.filter((m) => m.type === 'reply');
+    assert.deepEqual(
+      replies.map((m) => [m.id, m.method, 'value' in m ? 'value' : 'other']),
+      [
+        [1, 'trace', 'value'],
+        [2, 'layer', 'value'],
+      ],
+      'the old page’s layer answer was dropped',
+    );
+    // The new page answers the PNG request it received.
+    c.receive({ type: 'reply', id: 1, method: 'png', value: 'data:image/png;base64,AAAA' });
+    assert.equal(await png, 'data:image/png;base64,AAAA');
+    c.dispose();
+  });
+
   it('hears a reply in the same task it arrives in (ask), so state never lags behind a message', () => {
     const c = new RequestChannel<WebviewRequests, HostRequests>({ post: () => {}, peer: 'The extension host', timeoutMs: 60_000, handlers: { png: () => '' } });
     let got: unknown;
