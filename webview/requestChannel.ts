@@ -87,6 +87,8 @@ export class RequestChannel<Out extends RequestTable, In extends RequestTable> {
     if (this.closed) return answer.reject(new RequestError('cancelled', `${peer} closed`));
     const id = ++this.nextId;
     const timer = setTimeout(() => this.settle(id, { error: new RequestError('timeout', `${peer} did not answer in time`) }), timeoutMs);
+    // In Node (the host, the tests) a request still waiting must not keep the process alive on its own.
+    (timer as { unref?: () => void }).unref?.();
     this.pending.set(id, { method, resolve: answer.resolve as (value: unknown) => void, reject: answer.reject, timer, followers: [] });
     const notDelivered = () => this.settle(id, { error: new RequestError('failed', `${peer} is not open`) });
     try {
