@@ -5,7 +5,7 @@ import { errorKind, UserError } from './errors';
 import { multiHeadAttention } from './engine/attention';
 import { DEFAULT_RANDOM_MODEL } from './engine/random';
 import { parseIndexSpec, writeNpy, writeSafetensors } from './export/binary';
-import { inspectionCsv, inspectionJson, inspectionSidecar, jsonHeads, json2d, type ExportProvenance } from './export/format';
+import { inspectionCsv, inspectionJson, inspectionSidecar, jsonHeads, json2d, MAX_TEXT_CELLS, oversizedTextExport, type ExportProvenance } from './export/format';
 import { writeChunks, writeChunksToFile } from './export/write';
 import { loadGpt2Folder, loadMhaStateDict, modelFolderFamily, parseSafetensors } from './model';
 import { loadModel, tokenizerForFamily, type ModelSpec } from './pipeline/model';
@@ -29,13 +29,20 @@ type Chunks = Iterable<string>;
 
 async function emit(chunks: Chunks, outFile: string | undefined): Promise<void> {
   if (!outFile) {
-    await writeChunks(process.stdout, chunks);
+    try {
+      await writeChunks(process.stdout, chunks);
+    } catch (error) {
+      // The reader went away (`| head`): it has what it wanted.
+      if ((error as { code?: unknown }).code !== 'EPIPE') throw error;
+    }
     return;
   }
   try {
     await writeChunksToFile(outFile, chunks);
   } catch (error) {
-    throw new UsageError(`cannot write ${outFile}: ${(error as Error).message}`);
+    // Chunks are made as they are written: only the file's own errors are the user's to fix.
+    if (errorKind(error) === 'user') throw new UsageError(`cannot write ${outFile}: ${(error as Error).message}`);
+    throw error;
   }
 }
 
@@ -110,8 +117,6 @@ function idsOption(value: string): number[] {
 }
 
 const FORMATS = ['json', 'csv', 'npy', 'safetensors'] as const;
-/** Most attention cells (layers × heads × n²) written as JSON or CSV, about 400 MB of JSON. */
-export const MAX_TEXT_CELLS = 1 << 24;
 type Format = (typeof FORMATS)[number];
 
 async function runInspect(args: string[]): Promise<void> {
@@ -140,6 +145,9 @@ async function runInspect(args: string[]): Promise<void> {
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be json, csv, npy or safetensors, got "${values.format}"`);
   const binary = format === 'npy' || format === 'safetensors';
   if (binary && !values.out) throw new UsageError(`--format ${format} writes files: give --out ${format === 'npy' ? 'FOLDER' : 'FILE.safetensors'}`);
+  if (format === 'npy' && existsSync(values.out!) && !statSync(values.out!).isDirectory()) {
+    throw new UsageError(`--out ${values.out} is a file; --format npy writes a folder (use --format safetensors for one file)`);
+  }
   if (!binary && values.layers !== undefined) throw new UsageError('--layers selects what --format npy or safetensors writes');
   if (values.model && (values['d-model'] || values.seed || values.causal)) {
     throw new UsageError('--d-model, --seed and --causal apply to --random only; a checkpoint brings its own');
@@ -177,12 +185,17 @@ async function runInspect(args: string[]): Promise<void> {
   const topK = intOption(values['top-k'], 'top-k', 10);
   const { layers, heads } = loaded.info;
   // Text formats spend ~12 bytes a number: past this they take minutes and gigabytes, where npy takes 4.
+  // Selections are checked before anything runs: a typo should not cost a whole inspection.
+  const selection = binary
+    ? { layers: parseIndexSpec(values.layers ?? 'all', layers, 'layer'), heads: parseIndexSpec(values.model ? (values.heads ?? 'all') : 'all', heads, 'head') }
+    : undefined;
   const refuseHugeText = (n: number) => {
-    const cells = layers * heads * n * n;
-    if (binary || cells <= MAX_TEXT_CELLS) return;
+    const bytes = binary ? 0 : oversizedTextExport(layers * heads * n * n, format);
+    if (!bytes) return;
+    const fits = Math.floor(Math.sqrt(MAX_TEXT_CELLS / (layers * heads)));
     throw new UsageError(
-      `--format ${format} would write about ${formatBytes(cells * 2 * (format === 'csv' ? 40 : 12))} (${layers} layers × ${heads} heads × ${n}² weights and scores); ` +
-        'use --format npy or safetensors (with --layers and --heads to choose), or fewer tokens with --max-tokens',
+      `--format ${format} would write about ${formatBytes(bytes)} (${layers} × ${heads} heads × ${n}² weights and scores); ` +
+        `use --format npy or safetensors, or at most --max-tokens ${fits}`,
     );
   };
   const result = runPipeline(input, loaded, { maxTokens, memoryBudget, topK, beforeRun: refuseHugeText });
@@ -193,10 +206,6 @@ async function runInspect(args: string[]): Promise<void> {
     return;
   }
   const { inspection } = result;
-  const selection = {
-    layers: parseIndexSpec(values.layers ?? 'all', inspection.layers, 'layer'),
-    heads: parseIndexSpec(values.model ? (values.heads ?? 'all') : 'all', inspection.heads, 'head'),
-  };
   const source = {
     n: inspection.n,
     layers: inspection.layers,
@@ -208,8 +217,8 @@ async function runInspect(args: string[]): Promise<void> {
   };
   const sidecar = inspectionSidecar(result, provenance);
   try {
-    if (format === 'npy') await writeNpy(values.out!, source, selection, sidecar);
-    else await writeSafetensors(values.out!, source, selection, sidecar);
+    if (format === 'npy') await writeNpy(values.out!, source, selection!, sidecar);
+    else await writeSafetensors(values.out!, source, selection!, sidecar);
   } catch (error) {
     if (errorKind(error) === 'user') throw new UsageError(`cannot write ${values.out}: ${(error as Error).message}`);
     throw error;
@@ -232,8 +241,13 @@ export async function main(argv: string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     // Argument, file and shape problems are the user's to fix (exit 2); anything else is our bug (exit 1).
     const userError = error instanceof UsageError || errorKind(error) === 'user';
-    process.stderr.write(`attention-inspector: error: ${message.split('\n')[0]}\n`);
-    return userError ? 2 : 1;
+    if (userError) {
+      process.stderr.write(`attention-inspector: error: ${message.split('\n')[0]}\n`);
+      return 2;
+    }
+    // Our bug: everything we know, so the report can be acted on.
+    process.stderr.write(`attention-inspector: internal error (please report it): ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+    return 1;
   }
 }
 

@@ -164,7 +164,10 @@ function inspectTransformer(tokenIds: readonly number[], weights: TransformerWei
     layer: (index, checkpoint) => {
       checkLayer(index, config.layers);
       if (keep === 'all') return kept[index];
-      if (cached?.index !== index) cached = { index, attention: layerAttention(weights, index, layerInputs[index], false, checkpoint) };
+      if (cached?.index !== index) {
+        cached = undefined; // let the old layer go before the new one is allocated: the estimate counts one
+        cached = { index, attention: layerAttention(weights, index, layerInputs[index], false, checkpoint) };
+      }
       return cached.attention;
     },
     trace: (index, checkpoint) => {

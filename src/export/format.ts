@@ -84,20 +84,31 @@ export function inspectionSidecar(result: PipelineResult, provenance: ExportProv
  * "scores": [layer][head][n][n] (masked: null), "metrics": [layer][head]{…}, "metricLabels", "topNext", "perplexity"}.
  * Layers are read one at a time, so a long inspection never forms one string or holds every layer.
  */
-export function* inspectionJson(result: PipelineResult, provenance: ExportProvenance = {}): Generator<string> {
+export function* inspectionJson(result: PipelineResult, provenance: ExportProvenance = {}, checkpoint?: () => void): Generator<string> {
   const { inspection } = result;
   const { metrics, metricLabels, topNext, perplexity, ...head } = inspectionSidecar(result, provenance);
   yield `${JSON.stringify(head).slice(0, -1)},"attentions":[`;
   for (let layer = 0; layer < inspection.layers; layer++) {
     if (layer) yield ',';
-    yield* jsonHeads(inspection.layer(layer).attnWeights);
+    yield* jsonHeads(inspection.layer(layer, checkpoint).attnWeights);
   }
   yield '],"scores":[';
   for (let layer = 0; layer < inspection.layers; layer++) {
     if (layer) yield ',';
-    yield* jsonHeads(inspection.layer(layer).attnScores);
+    yield* jsonHeads(inspection.layer(layer, checkpoint).attnScores);
   }
   yield `],${JSON.stringify({ metrics, metricLabels, topNext, perplexity }).slice(1)}\n`;
+}
+
+/**
+ * Most attention cells (layers × heads × n²) a JSON or CSV export may hold: about 400 MB of JSON. Text
+ * spends ~12 bytes a number where npy spends 4, and past this takes minutes and gigabytes to write.
+ */
+export const MAX_TEXT_CELLS = 1 << 24;
+
+/** The bytes a text export of this many attention cells (weights and scores) would take, or 0 when it is within MAX_TEXT_CELLS. */
+export function oversizedTextExport(cells: number, format: 'json' | 'csv'): number {
+  return cells > MAX_TEXT_CELLS ? cells * 2 * (format === 'csv' ? 26 : 12) : 0;
 }
 
 /** RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
@@ -106,13 +117,13 @@ export function csvField(s: string): string {
 }
 
 /** One row per (layer, head, query, key) with the tokens' raw text; masked cells have weight 0 and an empty score. */
-export function* inspectionCsv(result: PipelineResult): Generator<string> {
+export function* inspectionCsv(result: PipelineResult, checkpoint?: () => void): Generator<string> {
   yield 'layer,head,query,key,query_token,key_token,weight,score\r\n';
   const { inspection } = result;
   const n = inspection.n;
   const labels = result.tokens.map((t) => csvField(t.text ?? ''));
   for (let layer = 0; layer < inspection.layers; layer++) {
-    const attention = inspection.layer(layer);
+    const attention = inspection.layer(layer, checkpoint);
     const weights = attention.attnWeights.data;
     const scores = attention.attnScores.data;
     for (let h = 0; h < inspection.heads; h++) {

@@ -1,18 +1,18 @@
 import { Worker } from 'node:worker_threads';
+import { CancelledError as BaseCancelledError, UserError } from '../errors';
 import type { InspectedPayload, InspectJob, WorkerRequest, WorkerResponse } from '../worker/protocol';
 import type { ExportProvenance } from '../export/format';
 import type { LayerData, TraceStepView } from '../protocol';
 
 /** The worker said the job was replaced by a newer one. */
-export class CancelledError extends Error {
+export class CancelledError extends BaseCancelledError {
   constructor() {
     super('The inspection was cancelled.');
-    this.name = 'CancelledError';
   }
 }
 
-/** A problem with the user's input or files, worded for people. */
-export class EngineUserError extends Error {
+/** A problem with the user's input or files, worded for people (the worker's `user` errors). */
+export class EngineUserError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'EngineUserError';

@@ -3,7 +3,8 @@ import type { HostRequests, ReplyError, WebviewCommand, WebviewMessage, WebviewR
 import { RequestChannel } from '../../webview/requestChannel';
 import type { EngineClient } from './engineClient';
 import type { ResultStore } from './resultStore';
-import { failureMessage, hostErrorKind } from './runController';
+import { errorKind } from '../errors';
+import { failureMessage } from './runController';
 import type { SourceLinks } from './sourceLinks';
 import type { WebviewTarget } from './views';
 
@@ -83,7 +84,7 @@ export class MessageRouter implements vscode.Disposable {
   }
 
   private replyError(error: unknown, resultId: number): ReplyError {
-    const kind = hostErrorKind(error);
+    const kind = errorKind(error);
     // Requests about an older inspection were dropped for a newer run; the webview asks again after `idle` or `result`.
     if (kind === 'cancelled' || resultId !== this.latestResultId()) return { kind: 'cancelled', message: 'cancelled' };
     if (kind === 'internal') this.log.error(error instanceof Error ? error : String(error));

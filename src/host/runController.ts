@@ -1,20 +1,9 @@
 import * as vscode from 'vscode';
 import { CancelledError, errorKind, type ErrorKind } from '../errors';
-import { CancelledError as EngineCancelled, EngineUserError } from './engineClient';
 import { ModelSetupError } from './models';
 
 /** Longer work than this gets a progress notification with a cancel button. */
 const PROGRESS_AFTER_MS = 300;
-
-/**
- * errorKind(), also for the engine client's own error classes, which do not extend src/errors.ts yet.
- * Once its CancelledError and EngineUserError extend CancelledError and UserError, this is errorKind().
- */
-export function hostErrorKind(error: unknown): ErrorKind {
-  if (error instanceof EngineCancelled) return 'cancelled';
-  if (error instanceof EngineUserError) return 'user';
-  return errorKind(error);
-}
 
 /** What people are told about a failure: a user error as it is, an internal one as "Attention Inspector failed: …". */
 export function failureMessage(error: unknown, kind: ErrorKind): string {
@@ -97,7 +86,7 @@ export class RunController implements vscode.Disposable {
   }
 
   private failure(error: unknown, loud: boolean): RunOutcome<never> {
-    const kind = hostErrorKind(error);
+    const kind = errorKind(error);
     if (kind === 'cancelled') return { kind: 'cancelled' };
     const message = failureMessage(error, kind);
     if (kind === 'internal') this.log.error(error instanceof Error ? error : String(error));

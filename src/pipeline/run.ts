@@ -6,6 +6,7 @@ import { totalmem } from 'node:os';
 import { UserError } from '../errors';
 import { inspect, modelShape, type Inspection, type InspectionOptions } from '../engine/inspection';
 import { inspectionBytes, limitTokens, type ModelShape, type Truncation } from '../engine/limits';
+import { formatBytes } from '../present/limits';
 import { displayText } from '../tokenize/display';
 import type { LoadedModel } from './model';
 
@@ -78,7 +79,10 @@ export function runPipeline(input: PipelineInput, loaded: LoadedModel, options: 
   const usage = { keep, trace: options.interactive ?? false, transfer: options.interactive ?? false };
   const { kept, truncation } = limitTokens(shape, all.length, { maxTokens: options.maxTokens, memoryBudget: budget, ...usage });
   if (kept === 0) {
-    throw new UserError(`the model alone needs about ${Math.ceil(inspectionBytes(shape, 1, usage) / 1024 ** 2)} MB, more than the memory limit of ${Math.floor(budget / 1024 ** 2)} MB`);
+    const least = inspectionBytes(shape, 1, usage);
+    throw new UserError(
+      `even one token needs about ${formatBytes(least)} (the model's weights are ${formatBytes(shape.weightBytes)}), more than the memory limit of ${formatBytes(budget)}: allow more memory or use a smaller model`,
+    );
   }
   const tokens = kept < all.length ? all.slice(0, kept) : all;
   options.beforeRun?.(tokens.length);

@@ -48,6 +48,11 @@ function requireSession(resultId: number): InspectionSession {
 
 async function handle(request: WorkerRequest): Promise<void> {
   const { id } = request;
+  // A layer, trace or export stops as soon as a newer inspection is asked for.
+  const asked = Atomics.load(generation, 0);
+  const checkpoint = () => {
+    if (Atomics.load(generation, 0) !== asked) throw new CancelledError();
+  };
   try {
     switch (request.type) {
       case 'inspect': {
@@ -64,18 +69,18 @@ async function handle(request: WorkerRequest): Promise<void> {
         return send({ type: 'inspected', id, payload });
       }
       case 'layer': {
-        const layer = requireSession(request.resultId).layer(request.layer);
+        const layer = requireSession(request.resultId).layer(request.layer, checkpoint);
         // Copies: the session keeps its own arrays for later requests.
         const weights = layer.weights.slice();
         const scores = layer.scores.slice();
         return send({ type: 'layer', id, layer: { ...layer, weights, scores } }, [weights.buffer, scores.buffer]);
       }
       case 'trace': {
-        const steps = requireSession(request.resultId).trace(request.layer, request.head);
+        const steps = requireSession(request.resultId).trace(request.layer, request.head, checkpoint);
         return send({ type: 'trace', id, steps }, steps.map((s) => s.data.buffer as ArrayBuffer));
       }
       case 'export': {
-        const chunks = requireSession(request.resultId).exportChunks(request.format, request.provenance);
+        const chunks = requireSession(request.resultId).exportChunks(request.format, request.provenance, checkpoint);
         const bytes = await writeChunksToFile(request.path, chunks);
         return send({ type: 'exported', id, bytes });
       }

@@ -6,7 +6,8 @@
 import { CancelledError, UserError } from '../errors';
 import type { AttentionResult } from '../engine/attention';
 import type { Gpt2Weights } from '../engine/types';
-import { inspectionCsv, inspectionJson, type ExportProvenance } from '../export/format';
+import { inspectionCsv, inspectionJson, oversizedTextExport, type ExportProvenance } from '../export/format';
+import { formatBytes } from '../present/limits';
 import { loadModel, type ModelSpec as PipelineModelSpec } from '../pipeline/model';
 import type { ModelShape } from '../engine/limits';
 import { defaultMemoryBudget, runPipeline, type PipelineResult } from '../pipeline/run';
@@ -58,9 +59,17 @@ export class InspectionSession {
     });
   }
 
-  /** The export file's text, from the same writer the CLI uses. */
-  exportChunks(format: 'json' | 'csv', provenance: ExportProvenance): Iterable<string> {
-    return format === 'csv' ? inspectionCsv(this.result) : inspectionJson(this.result, provenance);
+  /** The export file's text, from the same writer the CLI uses; refused when it would be too big to be useful. */
+  exportChunks(format: 'json' | 'csv', provenance: ExportProvenance, checkpoint?: () => void): Iterable<string> {
+    const { layers, heads, n } = this.result.inspection;
+    const bytes = oversizedTextExport(layers * heads * n * n, format);
+    if (bytes) {
+      throw new UserError(
+        `A ${format.toUpperCase()} export of ${layers} layers × ${heads} heads × ${n.toLocaleString('en-US')}² tokens would be about ${formatBytes(bytes)}. ` +
+          'Inspect fewer tokens (attentionInspector.maxTokens), or write float32 files with the command-line interface: attention-inspector inspect --format npy.',
+      );
+    }
+    return format === 'csv' ? inspectionCsv(this.result, checkpoint) : inspectionJson(this.result, provenance, checkpoint);
   }
 }
 

@@ -134,11 +134,15 @@ describe('CLI (dist/cli.js, end to end)', function () {
     expectUsageError(['inspect', '--text', 'hi', '--max-tokens', '0'], /--max-tokens must be at least 1/);
     expectUsageError(['inspect', '--text', 'hi', '--max-tokens', '2.5'], /--max-tokens must be a non-negative integer/);
     expectUsageError(['inspect', '--text', 'hi', '--memory-limit', 'lots'], /--memory-limit must be a size such as 2G/);
-    expectUsageError(['inspect', '--text', 'hi', '--memory-limit', '1K'], /the model alone needs about \d+ MB, more than the memory limit/);
+    expectUsageError(['inspect', '--text', 'hi', '--memory-limit', '1K'], /even one token needs about [\d.]+ MB \(the model's weights are [\d.]+ KB\), more than the memory limit of 1 KB: allow more memory or use a smaller model/);
     expectUsageError(['inspect', '--text', 'hi', '--format', 'npy'], /--format npy writes files: give --out FOLDER/);
     expectUsageError(['inspect', '--text', 'hi', '--layers', '0'], /--layers selects what --format npy or safetensors writes/);
     expectUsageError(['inspect', '--text', 'hi', '--model', join(FIXTURES, 'gpt2-tiny'), '--format', 'npy', '--out', join(tmp, 'bad'), '--layers', '2'], /--layers: 2 is out of range/);
     expectUsageError(['inspect', '--text', 'hi', '--model', join(FIXTURES, 'gpt2-tiny'), '--format', 'npy', '--out', join(tmp, 'bad'), '--heads', '1-0'], /--heads/);
+    expectUsageError(['inspect', '--text', 'hi', '--format', 'npy', '--out', broken], /--out .*broken\.safetensors is a file; --format npy writes a folder/);
+    // A reader that stops early is not an error.
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" inspect --text "${'word '.repeat(100)}" --random --tokenizer char | head -c 100 > /dev/null`], { encoding: 'utf8' });
+    assert.equal(piped.stderr, '', 'no error when the reader goes away');
   });
 
   it('cuts to n_positions and --max-tokens (default 512) with a warning and a truncation field', () => {
@@ -166,7 +170,7 @@ describe('CLI (dist/cli.js, end to end)', function () {
     assert.equal(got.truncation.reason, 'memory');
     assert.ok(got.tokens.length > 100 && got.tokens.length < 3000, `kept ${got.tokens.length}`);
     assert.match(r.stderr, /only the first [\d,]+ were inspected \(--memory-limit\)/);
-    expectUsageError(['inspect', '--text', text, '--random', '--tokenizer', 'char', '--max-tokens', '3000'], /--format json would write about [\d.]+ (MB|GB) .*use --format npy or safetensors/);
+    expectUsageError(['inspect', '--text', text, '--random', '--tokenizer', 'char', '--max-tokens', '3000'], /--format json would write about [\d.]+ (MB|GB) \(1 × 4 heads × 3000² weights and scores\); use --format npy or safetensors, or at most --max-tokens 2048/);
   });
 
   it('--ids runs the model on the ids as given: the same numbers as the text, tokens with text and no offsets', () => {
