@@ -300,7 +300,8 @@ export function attentionFromProjections(
   if (tracing) {
     steps.push(withParams(step('queries', true, queries), ropeParams), withParams(step('keys', true, keysForHeads), ropeParams || gqa ? { ...ropeParams, ...gqa } : undefined));
     if (!reshaped) steps.push(valuesStep());
-    if (gqa) steps.push({ ...step('keys.groups', true, { shape: [heads], data: Float32Array.from(kvHeadOf) }), params: gqa });
+    // One row per query head holding the KV head it reads; a head's slice is that one number.
+    if (gqa) steps.push({ ...step('keys.groups', true, { shape: [heads, 1], data: Float32Array.from(kvHeadOf) }), params: gqa }); // [heads, 1]
   }
 
   const scale = 1 / Math.sqrt(headDim);

@@ -59,6 +59,8 @@ export function llamaFamily(config: ConfigReader, type: LlamaLikeType): Checkpoi
   const eps = config.positiveNumber('rms_norm_eps', DEFAULTS[type].eps);
   const activation = readActivation(config, 'hidden_act', 'silu');
   const rope = readRope(config, headDim, { theta: ['rope_theta'], partial: ['partial_rotary_factor'], defaultTheta: 10000, defaultPartial: 1 });
+  // These families' attention rotates every dim of a head (HF's apply_rotary_pos_emb does not slice).
+  if (rope.rotaryDims !== headDim) config.fail(`"partial_rotary_factor" is not supported for ${type}: its attention rotates all ${headDim} dims of each head`);
   const tied = config.bool('tie_word_embeddings', false);
   // Biases: Qwen2 on q/k/v; Llama and Qwen3 on q/k/v/o with attention_bias; Llama's MLP with mlp_bias.
   const attentionBias = type === 'llama' || type === 'qwen3' ? config.bool('attention_bias', false) : false;

@@ -308,6 +308,7 @@ describe('model families: config features the engine does not implement are refu
     ['BERT as a decoder', 'bert_noprefix', { is_decoder: true }, /"is_decoder": true is not supported/],
     ['an unknown layer type', 'qwen3_qknorm', { layer_types: ['full_attention', 'chunked_attention'] }, /"layer_types"\[1\] "chunked_attention" is not supported/],
     ['heads that do not group', 'llama_gqa_tied', { num_key_value_heads: 3 }, /"num_attention_heads" 4 must be a multiple of "num_key_value_heads" 3/],
+    ['partial rotary where the family rotates every dim', 'llama_gqa_tied', { partial_rotary_factor: 0.5 }, /"partial_rotary_factor" is not supported for llama: its attention rotates all 16 dims/],
     ['an odd rotary width', 'gpt_neox_sequential', { rotary_pct: 0.2 }, /rotary embedding over 3 of each head's 16 dims is not supported; it needs an even number of dims/],
   ];
   for (const [what, base, change, pattern] of refusals) {
