@@ -122,7 +122,7 @@ function projectQkv(x: Tensor, qkv: QkvProjection, config: TransformerConfig, ch
   }
   const all = project(x, qkv.qkv, `${op} ${qkv.qkv.name}`, checkpoint); // [n, (heads + 2·kvHeads)·headDim]
   const part = (p: QkvPart) => takeColumns(all, fusedRuns(qkv.order, p, config));
-  return { queries: part(0), keys: part(1), values: part(2) };
+  return { queries: part(0), keys: part(1), values: part(2) }; // [n, heads·headDim], [n, kvHeads·headDim] × 2
 }
 
 /** W_query, W_key and W_value in the lecture's layout, each with the checkpoint tensor (or slice) it comes from. */
@@ -236,8 +236,13 @@ function layerAt(model: TransformerWeights, index: number): TransformerLayer {
   return layer;
 }
 
-/** Norm (pre-norm families) → Q, K, V → the shared attention core → output projection, for one block. */
-function blockAttention(model: TransformerWeights, index: number, x: Tensor, trace: boolean, checkpoint?: () => void): AttentionResult {
+type Rotary = ReturnType<typeof rotaryFor>;
+
+/**
+ * Norm (pre-norm families) → Q, K, V → the shared attention core → output projection, for one block.
+ * `rotary` is the same table for every layer of a forward, so the forward computes it once.
+ */
+function blockAttention(model: TransformerWeights, index: number, x: Tensor, trace: boolean, checkpoint?: () => void, rotary: Rotary = rotaryFor(model.config, x.shape[0])): AttentionResult {
   const { config } = model;
   const layer = layerAt(model, index);
   const family = config.family;
@@ -252,7 +257,7 @@ function blockAttention(model: TransformerWeights, index: number, x: Tensor, tra
     window: config.windows[index] ?? null,
     qNorm: layer.qNorm,
     kNorm: layer.kNorm,
-    rotary: rotaryFor(config, x.shape[0]),
+    rotary,
   });
   const output = project(core.concat, layer.outProj, `${family} ${layer.outProj.name}`, checkpoint); // [n, d]
   const result = { ...core.result, dModel: config.dModel, output };
@@ -302,9 +307,10 @@ export function transformerForward(model: TransformerWeights, tokenIds: readonly
   if (model.layers.length !== config.layers) throw new ShapeError(config.family, `the config has ${config.layers} layers but the weights ${model.layers.length}`);
   let hidden = embed(model, tokenIds); // [n, d]
   const layerInputs: Tensor[] | undefined = options.keepLayerInputs ? [] : undefined;
+  const rotary = rotaryFor(config, tokenIds.length);
   model.layers.forEach((layer, index) => {
     layerInputs?.push(hidden);
-    const attention = blockAttention(model, index, hidden, false, options.checkpoint);
+    const attention = blockAttention(model, index, hidden, false, options.checkpoint, rotary);
     options.onAttention?.(index, attention);
     options.checkpoint?.();
     hidden = blockRest(model, layer, hidden, attention.output, options.checkpoint); // [n, d]
