@@ -2,6 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import type { ExportProvenance } from '../export/format';
+import type { InspectionSummary } from '../protocol';
 import type { Inspector } from './inspector';
 
 export type ExportFormat = 'png' | 'csv' | 'json';
@@ -46,7 +48,7 @@ export async function exportResult(inspector: Inspector, format?: ExportFormat, 
   try {
     const chosen = format;
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attention Inspector: exporting ${chosen.toUpperCase()}…` }, () =>
-      writeExport(inspector, summary.resultId, chosen, where),
+      writeExport(inspector, summary, chosen, where),
     );
   } catch (error) {
     void vscode.window.showErrorMessage(`Export failed: ${(error as Error).message}`);
@@ -58,20 +60,33 @@ export async function exportResult(inspector: Inspector, format?: ExportFormat, 
   return target;
 }
 
-async function writeExport(inspector: Inspector, resultId: number, format: ExportFormat, target: vscode.Uri): Promise<void> {
+/** Where the exported numbers came from, written into the JSON (and the npy/safetensors sidecar) by the worker. */
+function provenance(summary: InspectionSummary): ExportProvenance {
+  const uri = vscode.Uri.parse(summary.source.uri);
+  const version = (vscode.extensions.getExtension('attention-inspector.attention-inspector')?.packageJSON as { version?: string } | undefined)?.version ?? '';
+  return {
+    file: uri.scheme === 'file' ? uri.fsPath : summary.source.uri,
+    startOffset: summary.source.startOffset,
+    startLine: summary.source.startLine,
+    tool: `attention-inspector ${version} (VS Code ${vscode.version})`.replace('  ', ' '),
+  };
+}
+
+async function writeExport(inspector: Inspector, summary: InspectionSummary, format: ExportFormat, target: vscode.Uri): Promise<void> {
+  const { resultId } = summary;
   if (format === 'png') {
     // The panel draws the heatmap larger than the side view.
     const drawer = inspector.views.find((v) => v.kind === 'panel') ?? inspector.views[0];
     if (!drawer) throw new Error('open the panel or the side view first: the PNG is drawn by the heatmap view');
     await vscode.workspace.fs.writeFile(target, await inspector.requestPng(drawer));
   } else if (target.scheme === 'file') {
-    await inspector.engine.exportTo(resultId, format, target.fsPath);
+    await inspector.engine.exportTo(resultId, format, target.fsPath, provenance(summary));
   } else {
     // Remote or virtual file systems: the worker writes locally, then VS Code copies the bytes over.
     const dir = await mkdtemp(join(tmpdir(), 'attention-export-'));
     try {
       const local = join(dir, `export.${format}`);
-      await inspector.engine.exportTo(resultId, format, local);
+      await inspector.engine.exportTo(resultId, format, local, provenance(summary));
       await vscode.workspace.fs.writeFile(target, await readFile(local));
     } finally {
       await rm(dir, { recursive: true, force: true });

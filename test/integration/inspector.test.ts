@@ -1,6 +1,7 @@
 // Inspect Selection end to end inside a real VS Code extension host: real documents, real settings,
 // the real worker thread. Nothing here stands in for the vscode API.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -157,6 +158,39 @@ describe('Inspect Selection in a real extension host', function () {
     assert.deepEqual(Array.from(softmax.data), Array.from(layer1.weights.subarray(3 * n * n, 4 * n * n)), 'the trace shows the same numbers as the heatmap');
   });
 
+  it('matches the PyTorch fixtures through the extension: every layer recomputed on request, top-5 and perplexity', async () => {
+    type Case = { name: string; text: string; ids: number[]; attentions: number[][][][]; scores: (number | null)[][][][]; topNext: { id: number; prob: number }[]; perplexity: number | null };
+    const fixtures = vscode.Uri.joinPath(extensionRoot, 'test', 'fixtures', 'gpt2-tiny').fsPath;
+    const cases = JSON.parse(readFileSync(join(fixtures, 'expected.json'), 'utf8')) as Case[];
+    await setSetting('model', 'gpt2Folder');
+    await setSetting('gpt2Folder', fixtures);
+    const close = (got: ArrayLike<number>, want: (number | null)[], what: string) => {
+      assert.equal(got.length, want.length, `${what}: length`);
+      for (let i = 0; i < want.length; i++) {
+        const w = want[i] ?? -Infinity;
+        const ok = Number.isFinite(w) ? Math.abs(got[i] - w) <= 1e-4 * Math.abs(w) + 1e-6 : Object.is(got[i], w);
+        assert.ok(ok, `${what}[${i}]: got ${got[i]}, PyTorch ${w}`);
+      }
+    };
+    for (const c of cases.filter((x) => ['code', 'emoji', 'cjk', 'special'].includes(x.name))) {
+      const doc = await vscode.workspace.openTextDocument({ content: c.text, language: 'plaintext' });
+      const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preview: false });
+      editor.selection = new vscode.Selection(doc.positionAt(0), doc.positionAt(c.text.length));
+      const summary = (await inspect())!;
+      assert.deepEqual(summary.tokens.map((t) => t.id), c.ids, `${c.name}: token ids`);
+      // Layer 1 first, then 0: the worker keeps one layer, so each answer is recomputed from the layer's input.
+      for (const layer of [1, 0, 1]) {
+        const data = await api.engine.layer(summary.resultId, layer);
+        close(data.weights, c.attentions[layer].flat(2), `${c.name} layer ${layer} weights`);
+        close(data.scores, c.scores[layer].flat(2), `${c.name} layer ${layer} scores`);
+      }
+      assert.deepEqual(summary.topNext.slice(0, 5).map((t) => t.id), c.topNext.map((t) => t.id), `${c.name}: top-5`);
+      close(summary.topNext.slice(0, 5).map((t) => t.prob), c.topNext.map((t) => t.prob), `${c.name} top-5 probabilities`);
+      close([summary.perplexity ?? NaN], [c.perplexity], `${c.name} perplexity`);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
+
   it('reports a broken model folder clearly and keeps working', async () => {
     const editor = await openSample();
     select(editor, 'The cat sat');
@@ -237,8 +271,22 @@ describe('Inspect Selection in a real extension host', function () {
     assert.equal(lines.length, 1 + 4 * n * n);
     const json = await vscode.commands.executeCommand<vscode.Uri>('attentionInspector.export', 'json', vscode.Uri.file(join(dir, 'a.json')));
     const parsed = JSON.parse(readFileSync(json.fsPath, 'utf8'));
-    assert.deepEqual(parsed.tokens.map((t: { text: string }) => t.text), summary.tokens.map((t) => t.text));
+    const doc = editor.document;
+    const selected = doc.getText(editor.selection);
+    assert.deepEqual(parsed.tokens.map((t: { display: string }) => t.display), summary.tokens.map((t) => t.text));
+    assert.deepEqual(parsed.tokens.map((t: { text: string; start: number; end: number }) => t.text), parsed.tokens.map((t: { start: number; end: number }) => selected.slice(t.start, t.end)), 'raw text');
     assert.equal(parsed.attentions[0].length, 4);
+    assert.equal(parsed.format, 'attention-inspector/inspection');
+    assert.deepEqual(parsed.source.file, doc.uri.fsPath);
+    assert.deepEqual([parsed.source.startOffset, parsed.source.startLine], [summary.source.startOffset, summary.source.startLine]);
+    assert.match(parsed.source.tool, /^attention-inspector \d+\.\d+\.\d+ \(VS Code /);
+    // The CLI writes the same format with the same code: the same text and model give the same numbers.
+    const cli = spawnSync(process.execPath, [join(extensionRoot.fsPath, 'dist', 'cli.js'), 'inspect', '--text', selected, '--random', '--causal'], { encoding: 'utf8', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    assert.equal(cli.status, 0, cli.stderr);
+    const fromCli = JSON.parse(cli.stdout);
+    for (const key of ['model', 'truncation', 'tokens', 'attentions', 'scores', 'metrics', 'metricLabels', 'topNext', 'perplexity']) {
+      assert.deepEqual(fromCli[key], parsed[key], `the CLI's "${key}" equals Export's`);
+    }
     const png = await vscode.commands.executeCommand<vscode.Uri>('attentionInspector.export', 'png', vscode.Uri.file(join(dir, 'a.png')));
     assert.ok(png && existsSync(png.fsPath), 'the PNG was written');
     const bytes = readFileSync(png.fsPath);
@@ -276,15 +324,16 @@ describe('Inspect Selection in a real extension host', function () {
     // Its own client with a 50 ms patience, so "stuck" does not depend on how fast this machine is.
     const engine = new EngineClient(vscode.Uri.joinPath(extensionRoot, 'dist', 'worker.js').fsPath, 50);
     try {
-      const heavyJob = { text: 'x '.repeat(3000), tokenizer: 'word' as const, maxTokens: 4096, model: { kind: 'random' as const, config: { dModel: 1024, heads: 16, seed: 1, causal: true } } };
+      // Tokenizing two million characters has no cancellation point: the worker cannot stop by itself.
+      const heavyJob = { text: 'x '.repeat(1_000_000), tokenizer: 'word' as const, maxTokens: 4096, model: { kind: 'random' as const, config: { dModel: 64, heads: 4, seed: 1, causal: true } } };
       let computing!: () => void;
       const inCompute = new Promise<void>((resolve) => (computing = resolve));
-      const heavy = engine.inspect(1, heavyJob, (message) => message.startsWith('Computing') && computing());
+      const heavy = engine.inspect(1, heavyJob, (message) => message.startsWith('Tokenizing') && computing());
       const heavyOutcome = heavy.then(
         () => 'finished',
         (e: Error) => e.name,
       );
-      await inCompute; // now inside multi-head attention, where no cancellation point is reached for a while
+      await inCompute; // now tokenizing, where no cancellation point is reached for a while
       const quick = await engine.inspect(2, { ...heavyJob, text: 'a b c', model: { kind: 'random', config: { dModel: 8, heads: 2, seed: 1, causal: true } } });
       assert.equal(await heavyOutcome, 'CancelledError');
       assert.equal(quick.tokens.length, 3);
