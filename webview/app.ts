@@ -3,17 +3,20 @@
 import type { StepId } from '../src/engine/attention';
 import type { InspectionSummary, WebviewCommand } from '../src/protocol';
 import { colorLut, SCALE_LABELS } from './colorScales';
+import type { Controller } from './controller';
 import { codicon, custom, h, replaceChildren, scrollBehavior, setHidden } from './dom';
 import { ExplainView } from './explainView';
 import { formatDuration } from './format';
 import { HeatmapView } from './heatmap';
 import { LegendView } from './legend';
 import { MetricsView, NextTokenView } from './metricsView';
-import { currentMatrix, currentTrace, effectiveLayer, readoutFor, type AppState, type Controller, type HeadChoice, type Section } from './state';
+import { currentMatrix, currentTrace, effectiveLayer, readoutFor } from './selectors';
+import type { AppState } from './store';
 import { readTheme, watchTheme, type Theme } from './theme';
 import { ThumbnailGrid } from './thumbnails';
 import { explanationFor } from './traceModel';
 import { TraceView } from './traceView';
+import type { HeadChoice, Section } from './viewState';
 
 interface SelectElement extends HTMLElement {
   value: string;

@@ -3,7 +3,8 @@
 import { colorLut, SCALE_LABELS } from './colorScales';
 import { contentSize, type Geometry } from './geometry';
 import { buildCellImage, drawHeatmap, drawLegend, legendHeight, makeHatch, measureLabels } from './heatmapDraw';
-import { currentMatrix, effectiveLayer, type AppState } from './state';
+import { currentMatrix, effectiveLayer } from './selectors';
+import type { AppState } from './store';
 import type { Theme } from './theme';
 
 const PAD = 20;

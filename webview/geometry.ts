@@ -1,6 +1,6 @@
 // Heatmap geometry in CSS pixels: frozen label bands (row labels left, column labels on top) around a
 // scrolling n × n grid of cells. Pure (no DOM), so hit-testing and zoom maths are unit-tested.
-import type { Cell } from './state';
+import type { Cell } from './viewState';
 
 export interface Geometry {
   readonly n: number;

@@ -5,7 +5,7 @@ import { focusableCanvas, frameScheduler, h } from './dom';
 import { effectiveCell, fitCell, hitTest, MAX_CELL, moveCell, scrollToReveal, zoomAround, contentSize, type Geometry } from './geometry';
 import { buildCellImage, drawHeatmap, makeHatch, MAX_LABEL_CHARS, measureLabels } from './heatmapDraw';
 import type { HeatmapMatrix } from './matrix';
-import type { Cell } from './state';
+import type { Cell } from './viewState';
 import type { Theme } from './theme';
 
 export interface HeatmapCallbacks {

@@ -5,7 +5,7 @@ import { LUT_SIZE, textColorOn } from './colorScales';
 import { formatNumber, labelIndices, labelStep, tokenLabel } from './format';
 import { visibleRange, type Geometry } from './geometry';
 import { colorize, type HeatmapMatrix } from './matrix';
-import type { Cell } from './state';
+import type { Cell } from './viewState';
 import { withAlpha, type Theme } from './theme';
 
 /** Token label size in CSS px, and the room one label needs across its axis. */

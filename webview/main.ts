@@ -5,7 +5,7 @@ import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import { App } from './app';
 import { renderHeatmapPng } from './exportPng';
-import { Controller } from './state';
+import { Controller } from './controller';
 import { createVsCodeTransport } from './transport';
 
 function main(): void {

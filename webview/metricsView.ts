@@ -3,7 +3,7 @@
 import type { InspectionSummary } from '../src/protocol';
 import { h, replaceChildren } from './dom';
 import { exactNumber, formatNumber, formatPercent, METRIC_COLUMNS, tokenLabel } from './format';
-import type { HeadChoice } from './state';
+import type { HeadChoice } from './viewState';
 
 export class MetricsView {
   readonly element: HTMLDivElement;

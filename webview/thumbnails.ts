@@ -5,7 +5,7 @@ import { focusableCanvas, frameScheduler, h } from './dom';
 import { formatNumber } from './format';
 import { makeHatch } from './heatmapDraw';
 import { colorize, maskedBlocks, maxFinite } from './matrix';
-import type { HeadChoice } from './state';
+import type { HeadChoice } from './viewState';
 import type { Theme } from './theme';
 
 export interface ThumbnailInput {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { WebviewMessage } from '../../../src/protocol';
-import { Controller, currentMatrix, currentTrace, DEFAULT_VIEW, effectiveLayer, parseViewState, readoutFor } from '../../../webview/state';
+import { Controller } from '../../../webview/controller';
+import { currentMatrix, currentTrace, effectiveLayer, readoutFor } from '../../../webview/selectors';
+import { DEFAULT_VIEW, parseViewState } from '../../../webview/viewState';
 import { engineResult, FakeTransport } from './helpers';
 
 function started(initialState?: unknown, options: ConstructorParameters<typeof Controller>[1] = {}) {
