@@ -3,7 +3,9 @@
 import type { StepId } from '../src/engine/attention';
 import type { TraceData, TraceStepView } from '../src/protocol';
 import { explainCell, explainMean, type CellExplanation, type MeanExplanation } from './explain';
-import { currentLayerData, currentMatrix, currentTrace, effectiveLayer, type AppState, type Cell } from './state';
+import { currentLayerData, currentMatrix, currentTrace, effectiveLayer } from './selectors';
+import type { AppState } from './store';
+import type { Cell } from './viewState';
 
 /** What one axis of a step's matrix runs over. */
 export type AxisKind = 'query' | 'key' | 'token' | 'feature' | 'input';

@@ -5,7 +5,7 @@ import { traceStepText } from '../src/present/steps';
 import type { TokenView, TraceData, TraceStepView } from '../src/protocol';
 import { codicon, custom, h, replaceChildren } from './dom';
 import { exactNumber, formatNumber, formatShape, tokenLabel } from './format';
-import type { Cell } from './state';
+import type { Cell } from './viewState';
 import { isExplainableStep, isTokenAxis, matrixDims, stepAxes, type AxisKind } from './traceModel';
 
 /** Rows and columns a matrix shows before "show more". */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { explainCell, explainMean, selectEntries, selectTerms, type DotTerm } from '../../../webview/explain';
-import { Controller } from '../../../webview/state';
+import { Controller } from '../../../webview/controller';
 import { explanationFor, findStep, stepRow } from '../../../webview/traceModel';
 import { engineResult, FakeTransport } from './helpers';
 
