@@ -62,7 +62,7 @@ const scenarios = {
   }),
   random: await buildScenario({ text: 'The quick brown fox jumps over the lazy dog', model: 'random', fileName: 'example.txt' }),
   long: await buildScenario({ text: LONG_TEXT, model: 'random', tokenizer: 'gpt2', fileName: 'attention.md', startLine: 10 }),
-  // Over a thousand tokens (no traces: the stub answers requestTrace with an error).
+  // Over a thousand tokens (no traces: the stub answers a trace request with an error).
   huge: await buildScenario({ text: Array(4).fill(LONG_TEXT).join('\n\n'), model: 'random', tokenizer: 'gpt2', fileName: 'book.md', traceLayers: [] }),
 };
 console.log(`tokens: ${Object.entries(scenarios).map(([k, v]) => `${k}=${v.summary.tokens.length}`).join(' ')}`);
@@ -369,13 +369,13 @@ const shots = [
     name: 'export',
     run: async () => {
       const p = await open('export', { theme: 'light', fixture: 'gpt2' });
-      await p.evaluate(() => window.__host.send({ type: 'requestPng', requestId: 7 }));
+      await p.evaluate(() => window.__host.send({ type: 'request', id: 7, method: 'png', params: {} }));
       await p.waitForFunction(() => window.__host.png);
       const answer = await p.evaluate(() => window.__host.png);
       if (!answer.dataUrl) throw new Error(`png export failed: ${answer.error}`);
       writeFileSync(join(OUT, 'export-light.png'), Buffer.from(answer.dataUrl.split(',')[1], 'base64'));
       const p2 = await open('export-long', { theme: 'dark', fixture: 'long' });
-      await p2.evaluate(() => window.__host.send({ type: 'requestPng', requestId: 8 }));
+      await p2.evaluate(() => window.__host.send({ type: 'request', id: 8, method: 'png', params: {} }));
       await p2.waitForFunction(() => window.__host.png);
       const a2 = await p2.evaluate(() => window.__host.png);
       if (!a2.dataUrl) throw new Error(`png export failed: ${a2.error}`);

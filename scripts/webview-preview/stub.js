@@ -33,18 +33,22 @@
           if (fixture && params.get('mode') !== 'empty') later({ type: 'result', summary: fixture.summary, layer: fixture.layers[0] });
           else later({ type: 'empty', message: 'There is no text selected in the active editor.' });
           break;
-        case 'requestLayer': {
-          const l = fixture && fixture.layers.find((x) => x.layer === m.layer);
-          if (l) later({ type: 'layer', layer: l });
+        case 'request': {
+          // Each request gets exactly one reply, as the host's request channel answers.
+          const { id, method, params: p } = m;
+          const reply = (body) => later({ type: 'reply', id, method, ...body });
+          if (method === 'layer') {
+            const l = fixture && fixture.layers.find((x) => x.layer === p.layer);
+            reply(l ? { value: l } : { error: { kind: 'failed', message: `No layer ${p.layer} in this preview.` } });
+          } else if (method === 'trace') {
+            const t = fixture && fixture.traces[`${p.layer}:${p.head}`];
+            reply(t ? { value: t } : { error: { kind: 'failed', message: `No trace for layer ${p.layer}, head ${p.head} in this preview.` } });
+          }
           break;
         }
-        case 'requestTrace': {
-          const t = fixture && fixture.traces[`${m.layer}:${m.head}`];
-          later(t ? { type: 'trace', trace: t } : { type: 'error', message: `No trace for layer ${m.layer}, head ${m.head} in this preview.` });
-          break;
-        }
-        case 'png':
-          host.png = m;
+        case 'reply':
+          // The answer to the preview's own png request: { value: dataUrl } or { error }.
+          host.png = m.value !== undefined ? { dataUrl: m.value } : { error: m.error && m.error.message };
           break;
         default:
           break;
