@@ -7,12 +7,16 @@
 /** Byte string (one char per byte) → token rank. */
 export type RankMap = ReadonlyMap<string, number>;
 
-/** Min-heap of numbers; keys encode (rank, start) so the numeric order is the merge order. */
-class NumberMinHeap {
-  private readonly items: number[] = [];
+/** Min-heap of numbers; callers encode (rank, position) in the keys so the numeric order is the merge order. */
+export class NumberMinHeap {
+  private items: number[] = [];
 
   get size(): number {
     return this.items.length;
+  }
+
+  clear(): void {
+    this.items = [];
   }
 
   push(value: number): void {

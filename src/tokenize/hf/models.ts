@@ -5,6 +5,7 @@
 // line or text as one piece — takes milliseconds, not seconds.
 
 import { codePointUnits } from './aligned';
+import { NumberMinHeap } from '../bpe';
 import { asArray, asObject, asString, boolField, intField, type JsonObject, type JsonPath, nullableStringField, stringField, typeField, unsupported } from './config';
 
 /** Token ids and their [start, end) code-unit ranges in the piece, appended to parallel arrays. */
@@ -80,53 +81,6 @@ class PairRanks {
   }
 }
 
-/** Min-heap of numbers (keys rank * n + position, so the numeric order is Rust's merge order). */
-class NumberHeap {
-  private items: number[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  clear(): void {
-    this.items = [];
-  }
-
-  push(value: number): void {
-    const items = this.items;
-    let index = items.length;
-    items.push(value);
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (items[parent] <= value) break;
-      items[index] = items[parent];
-      index = parent;
-    }
-    items[index] = value;
-  }
-
-  pop(): number {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop() as number;
-    if (items.length > 0) {
-      let index = 0;
-      const length = items.length;
-      for (;;) {
-        const left = 2 * index + 1;
-        if (left >= length) break;
-        const right = left + 1;
-        const child = right < length && items[right] < items[left] ? right : left;
-        if (items[child] >= last) break;
-        items[index] = items[child];
-        index = child;
-      }
-      items[index] = last;
-    }
-    return top;
-  }
-}
-
 const CACHE_CAPACITY = 10_000;
 const UTF8 = new TextEncoder();
 const CACHE_MAX_PIECE = 256;
@@ -147,7 +101,8 @@ export class BpeModel implements Model {
   private readonly byteIds = new Int32Array(256).fill(-1);
   /** Piece → [id, start, end, id, start, end, …]. */
   private readonly cache = new Map<string, Int32Array>();
-  private readonly heap = new NumberHeap();
+  // Keys rank * n + position, so the numeric order is Rust's merge order.
+  private readonly heap = new NumberMinHeap();
 
   constructor(config: JsonObject, where: JsonPath) {
     this.vocab = readVocab(config.vocab, where.at('vocab'));
