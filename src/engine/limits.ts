@@ -2,6 +2,7 @@
  * What an inspection may cost, estimated before anything is allocated, and the longest input that fits.
  * Every caller (CLI, worker, bench) cuts or refuses through these, so a limit means the same everywhere.
  */
+import { VOCAB_BLOCK } from './transformer';
 import type { TransformerConfig } from './types';
 
 /** Why an input was cut: the caller's token limit, the model's positions, or the memory budget. */
@@ -35,8 +36,6 @@ export interface ModelShape extends Pick<TransformerConfig, 'layers' | 'heads' |
 export type KeepMode = 'all' | 'inputs';
 
 const F32 = 4;
-// LM-head logits are computed in vocabulary blocks of this many rows (see gpt2.ts).
-const VOCAB_BLOCK = 2048;
 
 /** What the caller will ask of an inspection besides running it. */
 export interface Usage {

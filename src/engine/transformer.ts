@@ -353,7 +353,8 @@ export function parameterCount(model: TransformerWeights): number {
   return weightTensors(model).reduce((sum, t) => sum + t.data.length, 0);
 }
 
-const VOCAB_BLOCK = 2048;
+/** Vocabulary rows of LM-head logits computed at once (limits.ts counts one block per token). */
+export const VOCAB_BLOCK = 2048;
 
 /**
  * logits = lastHidden · lmHeadᵀ. The [n, vocab] logits are never held at once: the vocabulary is walked

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { CancelledError, UserError } from '../errors';
 import { downloadHubModel, isAbortError, validateRepoId, DEFAULT_HUB_ENDPOINT } from '../model/hub';
 import type { ModelSpec } from '../worker/protocol';
+import { formatBytes } from '../present/limits';
 import { readWorkspaceSettings, SECTION, type Settings } from './settings';
 
 /** The user cancelled (a download, a dialog): nothing to report. */
@@ -38,12 +39,6 @@ export function checkGpt2Folder(folder: string): string | undefined {
 
 function hubEndpoint(configured: string): string {
   return configured.trim() || process.env.HF_ENDPOINT || DEFAULT_HUB_ENDPOINT;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 }
 
 /**

@@ -41,8 +41,6 @@ export interface PipelineResult {
   readonly truncation: Truncation | null;
   readonly inspection: Inspection;
   readonly loaded: LoadedModel;
-  /** The estimate the limits were checked against, in bytes. */
-  readonly estimatedBytes: number;
 }
 
 /** Half the machine's memory, at most 8 GiB: room for the editor and everything else that runs. */
@@ -92,5 +90,5 @@ export function runPipeline(input: PipelineInput, loaded: LoadedModel, options: 
     loaded.model,
     { ...options, keep },
   );
-  return { tokens, truncation, inspection, loaded, estimatedBytes: inspectionBytes(shape, tokens.length, usage) };
+  return { tokens, truncation, inspection, loaded };
 }
