@@ -22,6 +22,8 @@ export interface TokenView {
   readonly text: string;
   readonly start: number;
   readonly end: number;
+  /** Added by the tokenizer (BOS, [CLS], [SEP]), not typed: its range is empty (start === end). */
+  readonly special?: boolean;
 }
 
 /** The model that ran, as the views name it (the same record exports write). */

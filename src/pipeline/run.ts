@@ -22,6 +22,8 @@ export interface InspectedToken {
   readonly text: string | null;
   readonly start: number | null;
   readonly end: number | null;
+  /** Added by the tokenizer (BOS, [CLS], [SEP]), not in the text: its range is empty (start === end). */
+  readonly special?: boolean;
 }
 
 export interface PipelineOptions extends Omit<InspectionOptions, 'keep'> {
@@ -53,7 +55,7 @@ export const DEFAULT_MAX_TOKENS = 512;
 function tokensOf(input: PipelineInput, loaded: LoadedModel): InspectedToken[] {
   const { tokenizer } = loaded;
   if ('text' in input) {
-    return tokenizer.encode(input.text).map((t) => ({ id: t.id, display: t.text, text: input.text.slice(t.start, t.end), start: t.start, end: t.end }));
+    return tokenizer.encode(input.text).map((t) => ({ id: t.id, display: t.text, text: input.text.slice(t.start, t.end), start: t.start, end: t.end, ...(t.special ? { special: true } : {}) }));
   }
   const vocabSize = loaded.info.vocabSize;
   return input.ids.map((id, i) => {
