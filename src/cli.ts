@@ -17,7 +17,7 @@ const USAGE = `Usage:
   attention-inspector mha --x X.safetensors --weights W.safetensors --heads H [--causal] [--out FILE]
   attention-inspector inspect (--text T | --file F | --ids 1,2,3) [--model DIR | --random [--d-model D] [--heads H] [--seed S] [--causal]]
                               (DIR: a Hugging Face folder of model type gpt2, llama, mistral, qwen2, qwen3, gpt_neox, bert, roberta or distilbert;
-                               text needs GPT-2's tokenizer for now, the other families take --ids)
+                               text is read with the folder's tokenizer.json, or GPT-2's own for gpt2)
                               [--tokenizer gpt2|word|char] [--max-tokens N (default ${DEFAULT_MAX_TOKENS})] [--memory-limit SIZE] [--top-k K]
                               [--format json|csv] [--out FILE]
                               [--format npy --out FOLDER | --format safetensors --out FILE] [--layers 0,2-4] [--heads 0,5 (with --model)]`;

@@ -37,7 +37,7 @@ export async function buildScenario(o: ScenarioOptions): Promise<PreviewScenario
       maxTokens: 4096,
       model: o.model === 'gpt2-tiny' ? { kind: 'gpt2', folder: GPT2_TINY, label: 'gpt2-tiny' } : { kind: 'random', config: DEFAULT_RANDOM_MODEL },
     },
-    { loadGpt2: loadGpt2Folder, isCancelled: () => false, progress: () => {}, backend: () => 'js' },
+    { loaders: { loadGpt2: loadGpt2Folder }, isCancelled: () => false, progress: () => {}, backend: () => 'js' },
   );
   const layers = Array.from({ length: payload.model.layers }, (_, l) => session.layer(l));
   const traces: Record<string, TraceData> = {};

@@ -2,7 +2,7 @@
  * A model as every caller names it (a spec), and the same model loaded: the engine's weights, the
  * tokenizer that produces its ids, and what exports and views say about it.
  */
-import { UserError } from '../errors';
+import { errorKind, UserError } from '../errors';
 import { gpt2AsTransformer } from '../engine/gpt2';
 import type { InspectModel } from '../engine/inspection';
 import { validateRandomConfig, type RandomModelConfig } from '../engine/random';
@@ -10,7 +10,8 @@ import { parameterCount } from '../engine/transformer';
 import type { Gpt2Weights, ModelFamily, TransformerWeights } from '../engine/types';
 import { loadModelFolder } from '../model/modelFolder';
 import { createTokenizer } from '../tokenize';
-import type { Tokenizer, TokenizerName } from '../tokenize/types';
+import { loadFolderTokenizer } from '../tokenize/hf/load';
+import type { Tokenizer, TokenizerKind, TokenizerName } from '../tokenize/types';
 
 export type ModelSpec =
   | { readonly kind: 'random'; readonly config: RandomModelConfig; readonly tokenizer: TokenizerName }
@@ -36,8 +37,8 @@ export interface ModelInfo {
   readonly causal: boolean;
   /** Learned parameters (a tied LM head counted once). */
   readonly parameters?: number;
-  /** The tokenizer that makes the ids; null when the folder's own tokenizer is not supported yet (ids only). */
-  readonly tokenizer: TokenizerName | null;
+  /** The tokenizer that makes the ids ('huggingface': the folder's tokenizer.json); null when the folder has none we can read (ids only). */
+  readonly tokenizer: TokenizerKind | null;
   /** The checkpoint folder, for models read from disk. */
   readonly path?: string;
   readonly hubId?: string;
@@ -61,31 +62,43 @@ export interface LoadedModel {
 export interface ModelLoaders {
   readonly loadGpt2: (folder: string) => Promise<Gpt2Weights>;
   readonly loadFolder?: (folder: string) => Promise<TransformerWeights>;
+  /** The folder's tokenizer.json; a UserError (missing or unsupported) leaves the model usable with ids only. */
+  readonly loadTokenizer?: (folder: string) => Promise<ModelTokenizer>;
 }
 
 /**
- * The tokenizer a checkpoint of `family` reads (its ids index its embeddings): GPT-2's own BPE, or null
- * where the folder's tokenizer is not supported yet. Asking for another is refused, never switched silently.
+ * The tokenizer a checkpoint of `family` reads (its ids index its embeddings): GPT-2's own BPE, or the
+ * folder's tokenizer.json for every other family. Asking for another is refused, never switched silently.
  */
-export function tokenizerForFamily(family: ModelFamily, requested?: TokenizerName): TokenizerName | null {
+export function tokenizerForFamily(family: ModelFamily, requested?: TokenizerName): TokenizerName | 'huggingface' {
   if (family === 'gpt2') {
     if (requested !== undefined && requested !== 'gpt2') throw new UserError(`a GPT-2 checkpoint reads GPT-2 token ids, so it needs the gpt2 tokenizer, not ${requested}`);
     return 'gpt2';
   }
-  if (requested !== undefined) throw new UserError(`a ${family} checkpoint reads its own token ids, so --tokenizer ${requested} does not apply to it; give the ids with --ids`);
-  return null;
+  if (requested !== undefined) throw new UserError(`a ${family} checkpoint reads its own token ids with the folder's tokenizer.json, so --tokenizer ${requested} does not apply to it`);
+  return 'huggingface';
 }
 
-/** Stands in for a folder whose tokenizer.json is not read yet: ids work, text is refused rather than guessed. */
-function idsOnly(family: ModelFamily): ModelTokenizer {
+/** Stands in for a folder whose tokenizer.json is missing or not supported: ids work, text is refused with the reason. */
+function idsOnly(reason: string): ModelTokenizer {
   return {
     encode: () => {
-      throw new UserError(`the tokenizer of this ${family} folder is not supported yet, so it cannot read text; give the token ids with --ids (e.g. --ids 1,2,3)`);
+      throw new UserError(`${reason}. Without it the model cannot read text; give token ids instead (the CLI's --ids 1,2,3)`);
     },
   };
 }
 
-function checkpointInfo(weights: TransformerWeights, spec: { folder: string; label: string; hubId?: string }, tokenizer: TokenizerName | null): ModelInfo {
+/** The folder's tokenizer, or ids only when the folder has none we can read (the reason is kept for text input). */
+async function folderTokenizer(folder: string, load: (folder: string) => Promise<ModelTokenizer>): Promise<{ tokenizer: ModelTokenizer; kind: 'huggingface' | null }> {
+  try {
+    return { tokenizer: await load(folder), kind: 'huggingface' };
+  } catch (error) {
+    if (errorKind(error) !== 'user') throw error;
+    return { tokenizer: idsOnly((error as Error).message), kind: null };
+  }
+}
+
+function checkpointInfo(weights: TransformerWeights, spec: { folder: string; label: string; hubId?: string }, tokenizer: TokenizerKind | null): ModelInfo {
   const c = weights.config;
   const kv = c.kvHeads < c.heads ? ` (${c.kvHeads} KV)` : '';
   return {
@@ -112,7 +125,7 @@ function checkpointInfo(weights: TransformerWeights, spec: { folder: string; lab
  * function is the GPT-2 loader, as callers passed it before any other family existed.
  */
 export async function loadModel(spec: ModelSpec, loaders: ModelLoaders | ModelLoaders['loadGpt2']): Promise<LoadedModel> {
-  const { loadGpt2, loadFolder = loadModelFolder } = typeof loaders === 'function' ? { loadGpt2: loaders } : loaders;
+  const { loadGpt2, loadFolder = loadModelFolder, loadTokenizer = loadFolderTokenizer } = typeof loaders === 'function' ? { loadGpt2: loaders } : loaders;
   if (spec.kind === 'random') {
     validateRandomConfig(spec.config);
     const { dModel, heads, seed, causal } = spec.config;
@@ -140,11 +153,9 @@ export async function loadModel(spec: ModelSpec, loaders: ModelLoaders | ModelLo
     return { model: { kind: 'gpt2', weights }, tokenizer: createTokenizer('gpt2'), info: checkpointInfo(gpt2AsTransformer(weights), spec, 'gpt2') };
   }
   const weights = await loadFolder(spec.folder);
-  const family = weights.config.family;
-  const tokenizer = tokenizerForFamily(family);
-  return {
-    model: { kind: 'transformer', weights },
-    tokenizer: tokenizer === null ? idsOnly(family) : createTokenizer(tokenizer),
-    info: checkpointInfo(weights, spec, tokenizer),
-  };
+  if (tokenizerForFamily(weights.config.family) === 'gpt2') {
+    return { model: { kind: 'transformer', weights }, tokenizer: createTokenizer('gpt2'), info: checkpointInfo(weights, spec, 'gpt2') };
+  }
+  const { tokenizer, kind } = await folderTokenizer(spec.folder, loadTokenizer);
+  return { model: { kind: 'transformer', weights }, tokenizer, info: checkpointInfo(weights, spec, kind) };
 }

@@ -5,9 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CancelledError, errorKind } from '../errors';
-import type { Gpt2Weights } from '../engine/types';
+import type { Gpt2Weights, TransformerWeights } from '../engine/types';
 import { writeChunksToFile } from '../export/write';
 import { loadGpt2Folder } from '../model';
+import { loadModelFolder } from '../model/modelFolder';
+import type { ModelLoaders, ModelTokenizer } from '../pipeline/model';
+import { loadFolderTokenizer } from '../tokenize/hf/load';
 import { kernelBackend } from './backend';
 import type { WorkerRequest, WorkerResponse } from './protocol';
 import { noLongerAvailable, runInspection, type InspectionSession } from './session';
@@ -16,15 +19,33 @@ const port = parentPort;
 if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
 const generation = new Int32Array((workerData as { cancel: SharedArrayBuffer }).cancel);
 
-// One checkpoint at a time: a GPT-2 XL alone is ~6 GB of float32.
-let loaded: { folder: string; model: Promise<Gpt2Weights> } | undefined;
-function loadGpt2(folder: string): Promise<Gpt2Weights> {
-  if (loaded?.folder !== folder) {
-    loaded = { folder, model: loadGpt2Folder(folder) };
-    loaded.model.catch(() => (loaded = undefined));
+// One checkpoint at a time (a GPT-2 XL alone is ~6 GB of float32), and the tokenizer of its folder.
+let loaded: { key: string; model: Promise<Gpt2Weights | TransformerWeights> } | undefined;
+let tokenizer: { folder: string; tokenizer: Promise<ModelTokenizer> } | undefined;
+function cached<T extends Gpt2Weights | TransformerWeights>(key: string, load: () => Promise<T>): Promise<T> {
+  if (loaded?.key !== key) {
+    const model = load();
+    loaded = { key, model };
+    model.catch(() => {
+      if (loaded?.model === model) loaded = undefined;
+    });
   }
-  return loaded.model;
+  return loaded.model as Promise<T>;
 }
+const loaders: ModelLoaders = {
+  loadGpt2: (folder) => cached(`gpt2:${folder}`, () => loadGpt2Folder(folder)),
+  loadFolder: (folder) => cached(`folder:${folder}`, () => loadModelFolder(folder)),
+  loadTokenizer: (folder) => {
+    if (tokenizer?.folder !== folder) {
+      const next = { folder, tokenizer: loadFolderTokenizer(folder) };
+      tokenizer = next;
+      next.tokenizer.catch(() => {
+        if (tokenizer === next) tokenizer = undefined;
+      });
+    }
+    return tokenizer.tokenizer;
+  },
+};
 
 // The result the webviews show. It is kept until a newer inspection succeeds, so a cancelled or
 // failed run leaves the previous heatmaps fully usable.
@@ -58,9 +79,9 @@ async function handle(request: WorkerRequest): Promise<void> {
       case 'inspect': {
         const isCancelled = () => Atomics.load(generation, 0) !== request.generation;
         if (isCancelled()) throw new CancelledError();
-        if (request.job.model.kind === 'random') loaded = undefined; // let a big checkpoint go
+        if (request.job.model.kind === 'random') loaded = tokenizer = undefined; // let a big checkpoint go
         const { session: next, payload } = await runInspection(request.resultId, request.job, {
-          loadGpt2,
+          loaders,
           isCancelled,
           progress: (message, fraction) => send({ type: 'progress', id, message, fraction }),
           backend: kernelBackend,

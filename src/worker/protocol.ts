@@ -9,7 +9,9 @@ import type { TokenizerName } from '../tokenize/types';
 export type ModelSpec =
   | { readonly kind: 'random'; readonly config: RandomModelConfig }
   /** A local Hugging Face GPT-2 folder (config.json + model.safetensors); `label` names it for people. */
-  | { readonly kind: 'gpt2'; readonly folder: string; readonly label: string; readonly hubId?: string };
+  | { readonly kind: 'gpt2'; readonly folder: string; readonly label: string; readonly hubId?: string }
+  /** A local Hugging Face folder of any supported family (config.json's model_type says which). */
+  | { readonly kind: 'folder'; readonly folder: string; readonly label: string; readonly hubId?: string };
 
 export interface InspectJob {
   readonly text: string;

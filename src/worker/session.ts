@@ -5,10 +5,9 @@
  */
 import { CancelledError, UserError } from '../errors';
 import type { AttentionResult } from '../engine/attention';
-import type { Gpt2Weights } from '../engine/types';
 import { inspectionCsv, inspectionJson, oversizedTextExport, type ExportProvenance } from '../export/format';
 import { formatBytes } from '../present/limits';
-import { loadModel, type ModelSpec as PipelineModelSpec } from '../pipeline/model';
+import { loadModel, type ModelLoaders, type ModelSpec as PipelineModelSpec } from '../pipeline/model';
 import type { ModelShape } from '../engine/limits';
 import { defaultMemoryBudget, runPipeline, type PipelineResult } from '../pipeline/run';
 import { thumbnail } from '../engine/downsample';
@@ -17,7 +16,8 @@ import { displayText } from '../tokenize/display';
 import type { InspectedPayload, InspectJob } from './protocol';
 
 export interface RunContext {
-  readonly loadGpt2: (folder: string) => Promise<Gpt2Weights>;
+  /** How folders and their tokenizers are read (the worker keeps one checkpoint cached). */
+  readonly loaders: ModelLoaders;
   readonly isCancelled: () => boolean;
   readonly progress: (message: string, fraction: number) => void;
   readonly backend: () => string;
@@ -84,8 +84,8 @@ export async function runInspection(resultId: number, job: InspectJob, ctx: RunC
     if (ctx.isCancelled()) throw new CancelledError();
   };
   checkpoint();
-  if (job.model.kind === 'gpt2') ctx.progress(`Loading ${job.model.label}`, 0.02);
-  const loaded = await loadModel(pipelineSpec(job), ctx.loadGpt2);
+  if (job.model.kind !== 'random') ctx.progress(`Loading ${job.model.label}`, 0.02);
+  const loaded = await loadModel(pipelineSpec(job), ctx.loaders);
   checkpoint();
   ctx.progress('Tokenizing', 0.04);
   let thumbnails: Float32Array | undefined;
@@ -116,8 +116,8 @@ export async function runInspection(resultId: number, job: InspectJob, ctx: RunC
   return {
     session,
     payload: {
-      // Text input always has offsets and display text.
-      tokens: tokens.map((t) => ({ id: t.id, text: t.display ?? String(t.id), start: t.start ?? 0, end: t.end ?? 0 })),
+      // Text input always has offsets and display text; special tokens have an empty range.
+      tokens: tokens.map((t) => ({ id: t.id, text: t.display ?? String(t.id), start: t.start ?? 0, end: t.end ?? 0, ...(t.special ? { special: true } : {}) })),
       model: loaded.info,
       truncation: result.truncation,
       metrics: inspection.metrics,

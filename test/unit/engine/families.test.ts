@@ -194,9 +194,10 @@ describe('model families (test/fixtures/families, scripts/gen_family_fixtures.py
     assert.throws(() => transformerForward(transformerWeightsOf(roberta), new Array(39).fill(5)), (e: unknown) => errorKind(e) === 'user' && /supports at most 38 \(max_position_embeddings\)/.test((e as Error).message));
   });
 
-  it('text for a folder whose tokenizer is not supported yet is refused, never guessed', async () => {
+  it('text for a folder without tokenizer.json is refused with the reason, never guessed; its ids still run', async () => {
     const loaded = await loadModel({ kind: 'folder', folder: folderOf('llama_gqa_tied'), label: 'l' }, () => Promise.reject(new Error()));
-    assert.throws(() => runPipeline({ text: 'hello' }, loaded, { maxTokens: 10 }), (e: unknown) => errorKind(e) === 'user' && /tokenizer of this llama folder is not supported yet.*--ids/.test((e as Error).message));
+    assert.throws(() => runPipeline({ text: 'hello' }, loaded, { maxTokens: 10 }), (e: unknown) => errorKind(e) === 'user' && /tokenizer\.json does not exist.*cannot read text.*--ids/.test((e as Error).message));
+    assert.equal(runPipeline({ ids: [5, 6] }, loaded, { maxTokens: 10 }).tokens.length, 2);
   });
 });
 
@@ -261,12 +262,13 @@ describe('model families in the CLI: inspect --model DIR --ids (dist/cli.js)', f
     });
   }
 
-  it('text and --tokenizer are refused for a folder whose tokenizer is not supported yet, naming --ids', () => {
-    for (const args of [['--text', 'hello'], ['--ids', '1,2', '--tokenizer', 'word']]) {
-      const r = cli(['inspect', '--model', folderOf('mistral_sliding_window'), ...args]);
-      assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /^attention-inspector: error: .*mistral.*--ids/);
-    }
+  it('text is refused for a folder without tokenizer.json (naming the file and --ids), and --tokenizer for any family folder', () => {
+    const text = cli(['inspect', '--model', folderOf('mistral_sliding_window'), '--text', 'hello']);
+    assert.equal(text.status, 2, text.stderr);
+    assert.match(text.stderr, /^attention-inspector: error: .*tokenizer\.json does not exist.*--ids/);
+    const other = cli(['inspect', '--model', folderOf('mistral_sliding_window'), '--ids', '1,2', '--tokenizer', 'word']);
+    assert.equal(other.status, 2, other.stderr);
+    assert.match(other.stderr, /^attention-inspector: error: a mistral checkpoint .*tokenizer\.json.*--tokenizer word does not apply/);
     const refused = cli(['inspect', '--model', join(ROOT), '--ids', '1']);
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /config\.json is missing; expected a Hugging Face model folder/);

@@ -59,7 +59,8 @@ describe('engine against PyTorch fixtures (scripts/gen_fixtures.py)', () => {
     before(async () => {
       model = await loadGpt2Folder(folder);
     });
-    const ctx = { loadGpt2: (f: string) => (f === folder ? Promise.resolve(model) : loadGpt2Folder(f)), isCancelled: () => false, progress: () => {}, backend: () => 'test' };
+    const loadGpt2 = (f: string) => (f === folder ? Promise.resolve(model) : loadGpt2Folder(f));
+    const ctx = { loaders: { loadGpt2 }, isCancelled: () => false, progress: () => {}, backend: () => 'test' };
     const heads = (t: Matrix[] | number[][][]) => t.length;
 
     for (const c of cases) {
@@ -98,7 +99,7 @@ describe('engine against PyTorch fixtures (scripts/gen_fixtures.py)', () => {
       });
 
       it(`"${c.name}": the pipeline on --ids, keeping every layer, and final hidden states`, async () => {
-        const loaded = await loadModel({ kind: 'gpt2', folder, label: 'tiny' }, ctx.loadGpt2);
+        const loaded = await loadModel({ kind: 'gpt2', folder, label: 'tiny' }, loadGpt2);
         const result = runPipeline({ ids: c.ids }, loaded, { maxTokens: 4096, keep: 'all', topK: 5 });
         assert.deepEqual(result.tokens.map((t) => t.id), c.ids);
         assert.ok(result.tokens.every((t) => t.start === null && t.end === null && typeof t.text === 'string'), 'ids carry text, no offsets');
