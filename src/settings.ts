@@ -5,11 +5,12 @@ import { isTokenizerName, type TokenizerName } from './tokenize/types';
 
 export const SECTION = 'attentionInspector';
 
-export type ModelSource = 'random' | 'gpt2Folder' | 'huggingFace';
+export type ModelSource = 'random' | 'folder' | 'huggingFace';
 
 export interface Settings {
   readonly model: ModelSource;
-  readonly gpt2Folder: string;
+  /** A Hugging Face model folder of any supported family (the older `gpt2Folder` setting is read when this is empty). */
+  readonly modelFolder: string;
   readonly huggingFaceModel: string;
   /** Hub address or mirror; empty means HF_ENDPOINT, else https://huggingface.co. */
   readonly huggingFaceEndpoint: string;
@@ -23,7 +24,7 @@ export interface Settings {
 
 export const DEFAULTS: Settings = {
   model: 'random',
-  gpt2Folder: '',
+  modelFolder: '',
   huggingFaceModel: 'openai-community/gpt2',
   huggingFaceEndpoint: '',
   random: { dModel: 64, heads: 4, seed: 42, causal: true },
@@ -64,9 +65,11 @@ export function readSettings(get: SettingsReader): { settings: Settings; problem
     problems.push(`${SECTION}.random.dModel (${dModel}) must be divisible by ${SECTION}.random.heads (${heads}); using ${fallback} heads.`);
     heads = fallback;
   }
+  // "gpt2Folder" and its setting are what versions before model families wrote; they mean a folder.
+  const model = pick<ModelSource | 'gpt2Folder'>('model', DEFAULTS.model, oneOf(['random', 'folder', 'huggingFace', 'gpt2Folder']), '"random", "folder" or "huggingFace"');
   const settings: Settings = {
-    model: pick('model', DEFAULTS.model, oneOf(['random', 'gpt2Folder', 'huggingFace']), '"random", "gpt2Folder" or "huggingFace"'),
-    gpt2Folder: pick('gpt2Folder', DEFAULTS.gpt2Folder, isString, 'a folder path'),
+    model: model === 'gpt2Folder' ? 'folder' : model,
+    modelFolder: pick('modelFolder', '', isString, 'a folder path') || pick('gpt2Folder', DEFAULTS.modelFolder, isString, 'a folder path'),
     huggingFaceModel: pick('huggingFaceModel', DEFAULTS.huggingFaceModel, (v) => typeof v === 'string' && v.trim().length > 0, 'a Hub model id'),
     huggingFaceEndpoint: pick('huggingFaceEndpoint', DEFAULTS.huggingFaceEndpoint, (v) => typeof v === 'string' && (v.trim() === '' || /^https?:\/\/[^\s/]+/.test(v.trim())), 'an http(s) address or empty'),
     random: {

@@ -4,7 +4,7 @@ import { readWorkspaceSettings, SECTION } from './settings';
 import type { SideViewProvider } from './views';
 
 /** Settings that change the numbers: the last inspection is redone when one of them changes. */
-const NUMBER_SETTINGS = ['model', 'gpt2Folder', 'huggingFaceModel', 'random', 'tokenizer', 'maxTokens'];
+const NUMBER_SETTINGS = ['model', 'modelFolder', 'gpt2Folder', 'huggingFaceModel', 'random', 'tokenizer', 'maxTokens'];
 /** "Choose Model…" writes two settings; the state between them is incomplete. */
 const RERUN_DELAY_MS = 500;
 

@@ -1,20 +1,23 @@
+/** The model settings: what the worker runs for them, and “Choose Model…”, which writes them. */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
-import { ModelSetupError, UserCancelled } from './modelErrors';
+import { errorKind } from '../errors';
 import { validateRepoId } from '../model/hub';
-import { ensureHubModel } from './hubDownload';
+import { describeModelFolder, type ModelFolderSummary } from '../model/folderSummary';
+import { modelShapeText } from '../present/modelSummary';
 import type { ModelSpec } from '../worker/protocol';
+import { ensureHubModel } from './hubDownload';
+import { ModelSetupError, UserCancelled } from './modelErrors';
 import { readWorkspaceSettings, SECTION, type Settings } from './settings';
 
-/** Checks that a folder looks like a GPT-2 checkpoint before anything heavy is read. */
-export function checkGpt2Folder(folder: string): string | undefined {
-  if (!folder) return 'No GPT-2 folder is set.';
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) return `The GPT-2 folder ${folder} does not exist.`;
-  if (!existsSync(join(folder, 'config.json'))) return `${folder} has no config.json; a GPT-2 folder holds config.json and model.safetensors.`;
-  if (!existsSync(join(folder, 'model.safetensors')) && !existsSync(join(folder, 'model.safetensors.index.json'))) {
-    return `${folder} has no model.safetensors; a GPT-2 folder holds config.json and model.safetensors.`;
-  }
+const CHOOSE = 'Choose a model with “Attention Inspector: Choose Model…”.';
+
+/** The cheap checks, on every inspection: the folder's own problems (model type, weights) come from the loader. */
+function checkFolderSetting(folder: string): string | undefined {
+  if (!folder) return 'No model folder is set.';
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) return `The model folder ${folder} does not exist.`;
+  if (!existsSync(join(folder, 'config.json'))) return `${folder} has no config.json, so it is not a Hugging Face model folder.`;
   return undefined;
 }
 
@@ -23,46 +26,94 @@ export async function resolveModel(settings: Settings, storage: vscode.Uri, log:
   switch (settings.model) {
     case 'random':
       return { kind: 'random', config: { ...settings.random } };
-    case 'gpt2Folder': {
-      const problem = checkGpt2Folder(settings.gpt2Folder);
-      if (problem) throw new ModelSetupError(`${problem} Choose a model with “Attention Inspector: Choose Model…”.`);
-      return { kind: 'gpt2', folder: settings.gpt2Folder, label: settings.gpt2Folder.split(/[\\/]/).filter(Boolean).pop() ?? 'GPT-2' };
+    case 'folder': {
+      const problem = checkFolderSetting(settings.modelFolder);
+      if (problem) throw new ModelSetupError(`${problem} ${CHOOSE}`);
+      return { kind: 'folder', folder: settings.modelFolder, label: basename(settings.modelFolder) || settings.modelFolder };
     }
     case 'huggingFace': {
       const folder = await ensureHubModel(settings.huggingFaceModel, settings.huggingFaceEndpoint, storage, log);
-      return { kind: 'gpt2', folder, label: settings.huggingFaceModel };
+      return { kind: 'folder', folder, label: settings.huggingFaceModel, hubId: settings.huggingFaceModel };
     }
+  }
+}
+
+/**
+ * What the extension can run from a folder, or why not in words that say what to change. The extension
+ * reads selections, so a folder needs a tokenizer (the CLI can still run its ids).
+ */
+export async function checkModelFolder(folder: string): Promise<{ summary: ModelFolderSummary } | { problem: string }> {
+  try {
+    const summary = await describeModelFolder(folder);
+    if (summary.tokenizer === null) {
+      return { problem: `${folder} has no tokenizer.json, so selected text cannot become this model's token ids. Copy tokenizer.json (and tokenizer_config.json) from the model's Hugging Face repository into the folder.` };
+    }
+    return { summary };
+  } catch (error) {
+    if (errorKind(error) !== 'user') throw error;
+    return { problem: (error as Error).message };
   }
 }
 
 interface ModelPick extends vscode.QuickPickItem {
-  readonly action: 'random' | 'folder' | 'hub' | 'recentFolder' | 'recentHub';
+  readonly action: 'random' | 'folder' | 'hub' | 'recentFolder' | 'recentHub' | 'cached' | 'none';
   readonly value?: string;
 }
 
 const RECENT_KEY = 'attentionInspector.recentModels';
+type Recent = { kind: 'folder' | 'hub'; value: string };
 
-/** “Choose Model…”: random, a GPT-2 folder through a dialog, a Hub id, or a recent one. Writes the settings. */
+/** Shows the quick pick. */
+function pickModel(base: ModelPick[]): Promise<ModelPick | undefined> {
+  const quickPick = vscode.window.createQuickPick<ModelPick>();
+  quickPick.title = 'Attention Inspector: Choose Model';
+  quickPick.placeholder = 'Which model should Inspect Selection run?';
+  quickPick.matchOnDescription = true;
+  quickPick.matchOnDetail = true;
+  quickPick.items = base;
+  return new Promise((resolve) => {
+    quickPick.onDidAccept(() => {
+      const [pick] = quickPick.selectedItems;
+      if (!pick || pick.action === 'none') return; // a model that cannot be used stays listed with its reason
+      resolve(pick);
+      quickPick.hide();
+    });
+    quickPick.onDidHide(() => {
+      resolve(undefined);
+      quickPick.dispose();
+    });
+    quickPick.show();
+  });
+}
+
+function announce(name: string, summary: ModelFolderSummary): void {
+  void vscode.window.showInformationMessage(`Attention Inspector will use ${name}: ${modelShapeText(summary)}.`);
+}
+
+/** “Choose Model…”: random, a model folder through a dialog, a Hub id, a model from the Hugging Face cache, or a recent one. */
 export async function chooseModel(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Promise<boolean> {
   const config = vscode.workspace.getConfiguration(SECTION);
-  const current = config.get<string>('model');
-  const recent = context.globalState.get<{ kind: 'folder' | 'hub'; value: string }[]>(RECENT_KEY, []);
+  const { settings } = readWorkspaceSettings();
+  const recent = context.globalState.get<Recent[]>(RECENT_KEY, []);
   const items: ModelPick[] = [
-    { label: '$(symbol-numeric) Random model', description: current === 'random' ? 'current' : undefined, detail: 'One attention layer with seeded random weights; no download, exact and reproducible.', action: 'random' },
-    { label: '$(folder-opened) GPT-2 folder…', detail: 'A Hugging Face GPT-2 checkpoint on disk (config.json + model.safetensors).', action: 'folder' },
-    { label: '$(cloud-download) Hugging Face Hub…', detail: 'Download a GPT-2 checkpoint by id, e.g. openai-community/gpt2 (cached after the first time).', action: 'hub' },
+    { label: '$(symbol-numeric) Random model', description: settings.model === 'random' ? 'current' : undefined, detail: 'One attention layer with seeded random weights; no download, exact and reproducible.', action: 'random' },
+    {
+      label: '$(folder-opened) Model folder…',
+      description: settings.model === 'folder' ? `current: ${basename(settings.modelFolder)}` : undefined,
+      detail: 'A Hugging Face folder on disk: GPT-2, Llama, Mistral, Qwen2/3, GPT-NeoX (Pythia), BERT, RoBERTa or DistilBERT.',
+      action: 'folder',
+    },
+    { label: '$(cloud-download) Hugging Face Hub…', detail: 'A model id such as HuggingFaceTB/SmolLM2-135M; downloaded once into the Hugging Face cache.', action: 'hub' },
   ];
   if (recent.length) {
-    items.push({ label: 'Recent', kind: vscode.QuickPickItemKind.Separator, action: 'random' });
-    for (const r of recent) {
-      items.push({ label: r.kind === 'folder' ? `$(folder) ${r.value}` : `$(cloud) ${r.value}`, action: r.kind === 'folder' ? 'recentFolder' : 'recentHub', value: r.value });
-    }
+    items.push({ label: 'Recent', kind: vscode.QuickPickItemKind.Separator, action: 'none' });
+    for (const r of recent) items.push({ label: r.kind === 'folder' ? `$(folder) ${r.value}` : `$(cloud) ${r.value}`, action: r.kind === 'folder' ? 'recentFolder' : 'recentHub', value: r.value });
   }
-  const pick = await vscode.window.showQuickPick(items, { title: 'Attention Inspector: Choose Model', placeHolder: 'Which model should Inspect Selection run?' });
+  const pick = await pickModel(items);
   if (!pick) return false;
   const target = vscode.ConfigurationTarget.Global;
-  const remember = async (kind: 'folder' | 'hub', value: string) => {
-    const next = [{ kind, value }, ...recent.filter((r) => !(r.kind === kind && r.value === value))].slice(0, 6);
+  const remember = async (entry: Recent) => {
+    const next = [entry, ...recent.filter((r) => !(r.kind === entry.kind && r.value === entry.value))].slice(0, 6);
     await context.globalState.update(RECENT_KEY, next);
   };
   if (pick.action === 'random') {
@@ -71,27 +122,31 @@ export async function chooseModel(context: vscode.ExtensionContext, log: vscode.
   }
   if (pick.action === 'folder' || pick.action === 'recentFolder') {
     let folder = pick.value;
-    if (!folder) {
-      const chosen = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use this GPT-2 folder', title: 'GPT-2 checkpoint folder' });
-      if (!chosen?.[0]) return false;
-      folder = chosen[0].fsPath;
+    for (;;) {
+      if (!folder) {
+        const chosen = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use this model folder', title: 'Hugging Face model folder' });
+        if (!chosen?.[0]) return false;
+        folder = chosen[0].fsPath;
+      }
+      const checked = await checkModelFolder(folder);
+      if ('summary' in checked) {
+        await config.update('modelFolder', folder, target);
+        await config.update('model', 'folder', target);
+        await remember({ kind: 'folder', value: folder });
+        announce(basename(folder), checked.summary);
+        return true;
+      }
+      const again = await vscode.window.showErrorMessage(`Attention Inspector cannot use this folder. ${checked.problem}`, 'Choose Another Folder…');
+      if (!again) return false;
+      folder = undefined;
     }
-    const problem = checkGpt2Folder(folder);
-    if (problem) {
-      void vscode.window.showErrorMessage(problem);
-      return false;
-    }
-    await config.update('gpt2Folder', folder, target);
-    await config.update('model', 'gpt2Folder', target);
-    await remember('folder', folder);
-    return true;
   }
   let id = pick.value;
   if (!id) {
     id = await vscode.window.showInputBox({
       title: 'Hugging Face Hub model',
-      prompt: 'A GPT-2 checkpoint id (downloaded once into the extension storage)',
-      value: config.get<string>('huggingFaceModel') || 'openai-community/gpt2',
+      prompt: 'A model id, e.g. HuggingFaceTB/SmolLM2-135M, Qwen/Qwen2.5-0.5B, EleutherAI/pythia-70m, google-bert/bert-base-uncased',
+      value: settings.huggingFaceModel || 'openai-community/gpt2',
       validateInput: (value) => {
         try {
           validateRepoId(value.trim());
@@ -104,14 +159,23 @@ export async function chooseModel(context: vscode.ExtensionContext, log: vscode.
     if (!id) return false;
     id = id.trim();
   }
-  await config.update('huggingFaceModel', id, target);
-  await config.update('model', 'huggingFace', target);
-  await remember('hub', id);
-  // Download now, while the user is waiting for it, rather than at the next inspection.
+  // Download now, while the user is waiting for it, and check the files before switching to them.
+  let folder: string;
   try {
-    await ensureHubModel(id, readWorkspaceSettings().settings.huggingFaceEndpoint, context.globalStorageUri, log);
+    folder = await ensureHubModel(id, settings.huggingFaceEndpoint, context.globalStorageUri, log);
   } catch (error) {
     if (!(error instanceof UserCancelled)) void vscode.window.showErrorMessage((error as Error).message);
+    return false;
   }
+  const checked = await checkModelFolder(folder);
+  if ('problem' in checked) {
+    void vscode.window.showErrorMessage(`Attention Inspector cannot use ${id}. ${checked.problem}`);
+    return false;
+  }
+  await config.update('huggingFaceModel', id, target);
+  await config.update('model', 'huggingFace', target);
+  await remember({ kind: 'hub', value: id });
+  announce(id, checked.summary);
   return true;
 }
+

@@ -13,7 +13,7 @@ import { EngineClient } from '../../src/host/engineClient';
 import { visibleWhitespace } from '../../src/tokenize/display';
 
 const EXTENSION_ID = `${pkg.publisher}.${pkg.name}`;
-const SETTING_KEYS = ['model', 'gpt2Folder', 'huggingFaceModel', 'huggingFaceEndpoint', 'random.dModel', 'random.heads', 'random.seed', 'random.causal', 'tokenizer', 'maxTokens', 'liveUpdate'];
+const SETTING_KEYS = ['model', 'modelFolder', 'gpt2Folder', 'huggingFaceModel', 'huggingFaceEndpoint', 'random.dModel', 'random.heads', 'random.seed', 'random.causal', 'tokenizer', 'maxTokens', 'liveUpdate'];
 
 let api: AttentionInspectorApi;
 let extensionRoot: vscode.Uri;
@@ -139,8 +139,8 @@ describe('Inspect Selection in a real extension host', function () {
   it('runs a GPT-2 checkpoint folder and shows every layer, next tokens and perplexity', async () => {
     const editor = await openSample();
     select(editor, 'The animal didn\'t cross the street because it was too wide.');
-    await setSetting('model', 'gpt2Folder');
-    await setSetting('gpt2Folder', vscode.Uri.joinPath(extensionRoot, 'test', 'fixtures', 'gpt2-tiny').fsPath);
+    await setSetting('model', 'folder');
+    await setSetting('modelFolder', vscode.Uri.joinPath(extensionRoot, 'test', 'fixtures', 'gpt2-tiny').fsPath);
     const summary = (await inspect())!;
     assert.equal(summary.model.kind, 'gpt2');
     assert.equal(summary.model.layers, 2);
@@ -162,8 +162,8 @@ describe('Inspect Selection in a real extension host', function () {
     type Case = { name: string; text: string; ids: number[]; attentions: number[][][][]; scores: (number | null)[][][][]; topNext: { id: number; prob: number }[]; perplexity: number | null };
     const fixtures = vscode.Uri.joinPath(extensionRoot, 'test', 'fixtures', 'gpt2-tiny').fsPath;
     const cases = JSON.parse(readFileSync(join(fixtures, 'expected.json'), 'utf8')) as Case[];
-    await setSetting('model', 'gpt2Folder');
-    await setSetting('gpt2Folder', fixtures);
+    await setSetting('model', 'folder');
+    await setSetting('modelFolder', fixtures);
     const close = (got: ArrayLike<number>, want: (number | null)[], what: string) => {
       assert.equal(got.length, want.length, `${what}: length`);
       for (let i = 0; i < want.length; i++) {
@@ -191,7 +191,7 @@ describe('Inspect Selection in a real extension host', function () {
     }
   });
 
-  it('reports a broken model folder clearly and keeps working', async () => {
+  it('reports a broken model folder clearly and keeps working (set in the settings of versions before model families)', async () => {
     const editor = await openSample();
     select(editor, 'The cat sat');
     const broken = mkdtempSync(join(tmpdir(), 'broken-gpt2-'));

@@ -147,12 +147,18 @@ describe('settings', () => {
   });
 
   it('valid values are used as they are', () => {
-    const { settings, problems } = read({ model: 'gpt2Folder', 'random.heads': 8, 'random.dModel': 128, tokenizer: 'char', maxTokens: 4096, colorScale: 'magma' });
+    const { settings, problems } = read({ model: 'folder', modelFolder: '/m', 'random.heads': 8, 'random.dModel': 128, tokenizer: 'char', maxTokens: 4096, colorScale: 'magma' });
     assert.deepEqual(problems, []);
-    assert.equal(settings.model, 'gpt2Folder');
+    assert.equal(settings.model, 'folder');
+    assert.equal(settings.modelFolder, '/m');
     assert.equal(settings.random.heads, 8);
     assert.equal(settings.tokenizer, 'char');
     assert.equal(settings.colorScale, 'magma');
+  });
+
+  it('the settings of versions before model families still work: "gpt2Folder" means a folder, read from gpt2Folder unless modelFolder is set', () => {
+    assert.deepEqual(read({ model: 'gpt2Folder', gpt2Folder: '/old' }), { settings: { ...DEFAULTS, model: 'folder', modelFolder: '/old' }, problems: [] });
+    assert.equal(read({ model: 'gpt2Folder', gpt2Folder: '/old', modelFolder: '/new' }).settings.modelFolder, '/new');
   });
 
   it('invalid values fall back to defaults and name the setting', () => {
