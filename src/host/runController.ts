@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { CancelledError, errorKind, type ErrorKind } from '../errors';
-import { ModelSetupError } from './models';
+import { ModelSetupError } from './modelErrors';
 
 /** Longer work than this gets a progress notification with a cancel button. */
 const PROGRESS_AFTER_MS = 300;
