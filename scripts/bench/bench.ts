@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { multiHeadAttention } from '../../src/engine/attention';
 import { inspect } from '../../src/engine/inspection';
 import { gpt2Forward } from '../../src/engine/gpt2';
@@ -15,6 +15,8 @@ import { gpt2TensorShapes, gpt2WeightsFromTensors } from '../../src/model';
 import { randomMhaWeights, Xoshiro128 } from '../../src/engine/random';
 import { tensor } from '../../src/engine/tensor';
 import { createTokenizer } from '../../src/tokenize';
+import { DEFAULT_QWEN_FOLDER, ensureQwenCheckpoint } from './qwenCheckpoint';
+import { QWEN_CHILD_FLAG, QWEN_MEMORY_TARGET, qwenMemoryChild, runQwenMemoryChild } from './qwenMemory';
 
 const D_MODEL = 768;
 const HEADS = 12;
@@ -46,7 +48,11 @@ function report(name: string, ours: number, reference: number, refName: string, 
   console.log(`${name}: ours ${ours.toFixed(1)} ${unit}, ${refName} ${reference.toFixed(1)} ${unit}, ratio ${ratio.toFixed(2)}× (target ${target})`);
 }
 
+/** onnxruntime-node, loaded only by the cases that compare with it (the memory case's child never pays for it). */
+const onnxRuntime = (): Promise<typeof Ort> => import('onnxruntime-node');
+
 async function benchMha(): Promise<void> {
+  const ort = await onnxRuntime();
   const modelPath = join(__dirname, '..', 'scripts', 'bench', 'mha-d768-h12.onnx');
   const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const weights = randomMhaWeights({ dModel: D_MODEL, heads: HEADS, seed: 1, causal: true });
@@ -79,6 +85,7 @@ async function benchMha(): Promise<void> {
 
 /** GPT-2 small's transformer body (12 blocks + ln_f, no LM head) on random weights, against 12 ORT block runs. */
 async function benchGpt2Body(): Promise<void> {
+  const ort = await onnxRuntime();
   const config: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, layerNormEpsilon: 1e-5 };
   const rng = new Xoshiro128(3);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
@@ -162,18 +169,60 @@ async function benchMemory(): Promise<void> {
   report(`memory: random model with step trace, n=${n}`, used / 2 ** 20, essential / 2 ** 20, 'scores + weights bytes', '≤ 3×', 'MiB');
 }
 
+const MB = 2 ** 20;
+
+/**
+ * Issue 7: a Qwen2.5-0.5B-shaped BF16 checkpoint (generated once into .cache/bench/) loaded and inspected
+ * on 512 tokens in a fresh process, as the worker does it; peak RSS against the weights in float32.
+ */
+async function benchQwenMemory(): Promise<void> {
+  const folder = join(__dirname, '..', DEFAULT_QWEN_FOLDER);
+  await ensureQwenCheckpoint(folder, (line) => console.log(`  ${line}`));
+  const r = await runQwenMemoryChild(__filename, folder);
+  const ratio = r.maxRss / r.weightBytes;
+  const mark = ratio <= QWEN_MEMORY_TARGET ? 'pass' : 'FAIL';
+  const gb = (b: number) => `${(b / 1e9).toFixed(2)} GB`;
+  console.log(
+    `Qwen2.5-0.5B-shaped (BF16, ${(r.parameters / 1e6).toFixed(0)}M parameters), ${r.tokens} tokens: weights in float32 ${gb(r.weightBytes)}, ` +
+      `peak RSS ${gb(r.maxRss)} = ${ratio.toFixed(2)}× (target ≤ ${QWEN_MEMORY_TARGET}×: ${mark}); peak RSS after loading ${gb(r.maxRssAfterLoad)} ` +
+      `(resident then ${gb(r.rssAfterLoad)}, before ${gb(r.rssBeforeLoad)}); sampled peaks: external ${gb(r.sampled.external)}, ` +
+      `arrayBuffers ${gb(r.sampled.arrayBuffers)}, heap ${(r.sampled.heapUsed / MB).toFixed(0)} MiB; limits.ts estimate ${gb(r.estimate)}`,
+  );
+  console.log(
+    `  load ${(r.loadMs / 1000).toFixed(2)} s, inspect ${(r.inspectMs / 1000).toFixed(2)} s (perplexity ${r.perplexity?.toFixed(0)}); ` +
+      r.requests.map((q) => `${q.what} ${q.ms.toFixed(0)} ms`).join(', '),
+  );
+  rows.push([`memory: Qwen2.5-0.5B-shaped BF16, n=${r.tokens}, worker path (peak RSS)`, `${(r.maxRss / MB).toFixed(0)} MiB`, `${(r.weightBytes / MB).toFixed(0)} MiB (weights in float32)`, `${ratio.toFixed(2)}× ${mark}`, `≤ ${QWEN_MEMORY_TARGET}×`]);
+  rows.push([`Qwen2.5-0.5B-shaped load / inspect n=${r.tokens}`, `${(r.loadMs / 1000).toFixed(2)} s / ${(r.inspectMs / 1000).toFixed(2)} s`, '—', '—', '—']);
+}
+
+/** `node dist/bench.js [case …]` runs only the named cases (gemm, mha, gpt2, tokenizer, memory, qwen); none runs all. */
+const CASES: Record<string, () => Promise<void>> = {
+  gemm: benchGemm,
+  mha: benchMha,
+  gpt2: benchGpt2Body,
+  tokenizer: benchTokenizer,
+  memory: benchMemory,
+  qwen: benchQwenMemory,
+};
+
 async function main(): Promise<void> {
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((name) => !(name in CASES));
+  if (unknown.length) throw new Error(`bench: unknown case ${unknown.join(', ')}; the cases are ${Object.keys(CASES).join(', ')}`);
   console.log(`Attention Inspector benchmark — node ${process.version}, ${process.arch}, kernel ${kernelInfo().backend}`);
-  await benchGemm();
-  await benchMha();
-  await benchGpt2Body();
-  await benchTokenizer();
-  await benchMemory();
+  for (const [name, run] of Object.entries(CASES)) if (!asked.length || asked.includes(name)) await run();
   console.log('\n| case | ours | reference | ratio | target |\n|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 }
 
-main().catch((error) => {
+const done = (error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
-});
+};
+if (process.argv[2] === QWEN_CHILD_FLAG) {
+  // The memory case's child: one JSON line on stdout.
+  qwenMemoryChild(process.argv[3]).then((result) => console.log(JSON.stringify(result)), done);
+} else {
+  main().catch(done);
+}
