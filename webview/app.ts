@@ -6,6 +6,7 @@ import { colorLut, SCALE_LABELS } from './colorScales';
 import type { Controller } from './controller';
 import { codicon, custom, h, replaceChildren, scrollBehavior, setHidden } from './dom';
 import { ExplainView } from './explainView';
+import { maskGuide } from '../src/present/family';
 import { formatDuration } from './format';
 import { HeatmapView } from './heatmap';
 import { LegendView } from './legend';
@@ -46,6 +47,7 @@ export class App {
   private readonly legend: LegendView;
   private readonly aside: HTMLElement;
   private readonly guide: HTMLElement;
+  private readonly maskGuide: HTMLElement;
   private readonly explain: ExplainView;
   private readonly thumbs: ThumbnailGrid;
   private readonly metrics: MetricsView;
@@ -167,10 +169,11 @@ export class App {
 
     // ---- result: explanation column ----
     this.explain = new ExplainView({ close: () => c.closeExplain(), reveal: (i) => c.revealToken(i) });
+    this.maskGuide = h('p', { text: maskGuide(true, null) });
     this.guide = h('div', { class: 'guide' }, [
       h('h3', {}, [codicon('lightbulb'), ' How to read the heatmap']),
       h('p', {}, ['Each ', h('strong', { text: 'row' }), ' is a query token. Its colours show how that token splits its attention — 100% in total — over the ', h('strong', { text: 'key' }), ' tokens in the columns.']),
-      h('p', { text: 'Bright cells get much attention; hatched cells are masked: in a causal model a token cannot look at tokens after it.' }),
+      this.maskGuide,
       h('p', {}, [h('strong', { text: 'Click any cell' }), ' to see the arithmetic: the dot product of query and key, the scaling by √d_k and the softmax.']),
       h('p', { class: 'muted small', text: 'Keyboard: Tab to the heatmap, arrows move, Enter explains, + / − zoom.' }),
     ]);
@@ -275,7 +278,9 @@ export class App {
     this.readout.classList.toggle('muted', readout === null);
 
     if (matrix) {
-      this.legend.update({ theme: this.theme, lut, top: matrix.top, max: matrix.max, scaleLabel: SCALE_LABELS[s.settings.colorScale], mean: head === 'mean', causal: model.causal });
+      this.legend.update({ theme: this.theme, lut, top: matrix.top, max: matrix.max, scaleLabel: SCALE_LABELS[s.settings.colorScale], mean: head === 'mean', causal: model.causal, window: matrix.window });
+      const guide = maskGuide(model.causal, matrix.window);
+      if (this.maskGuide.textContent !== guide) this.maskGuide.textContent = guide;
     }
 
     if (this.compact) return;
@@ -285,7 +290,8 @@ export class App {
       const d = this.sections[key];
       if (d && d.open !== s.view.open[key]) d.open = s.view.open[key];
     }
-    setHidden(this.nextSection, summary.topNext.length === 0 && summary.perplexity === null);
+    // Encoders say why they predict nothing; the random model (no LM head) has no section.
+    setHidden(this.nextSection, summary.topNext.length === 0 && summary.perplexity === null && model.causal);
 
     if (s.view.open.heads) this.thumbs.update({ summary, lut, theme: this.theme, layer, head });
     if (s.view.open.metrics) this.metrics.update(summary, layer, head);
@@ -310,7 +316,7 @@ export class App {
     setHidden(this.explain.element, !explaining);
     if (explaining) {
       const ex = explanationFor(s, s.view.selected);
-      this.explain.update(ex, summary.tokens, model.causal, s.pendingTrace !== null);
+      this.explain.update(ex, summary.tokens, s.pendingTrace !== null);
       const opened = !prev || !(prev.view.open.explain && prev.view.selected) || prev.view.selected !== s.view.selected;
       if (opened && ex && slot) this.explain.element.scrollIntoView({ block: 'start', behavior: scrollBehavior() });
     } else this.explainFrom = null;

@@ -226,7 +226,8 @@ export class Controller {
 
   revealToken(index: number): void {
     const { summary } = this.state;
-    if (!summary || !isIndex(index) || index >= summary.tokens.length) return;
+    // A special token (BOS, [CLS], [SEP]) has no text to reveal: its range is empty.
+    if (!summary || !isIndex(index) || index >= summary.tokens.length || summary.tokens[index].special) return;
     this.transport.post({ type: 'revealToken', resultId: summary.resultId, index });
   }
 

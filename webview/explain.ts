@@ -143,26 +143,35 @@ export interface TermSelection {
   readonly largest: ReadonlySet<number>;
 }
 
+/** A long list cut for reading: the listed items, how many are left out and the sum of their values. */
+export interface FirstAndLargest<T> {
+  readonly shown: readonly T[];
+  readonly omitted: number;
+  readonly omittedSum: number;
+  /** Indices (into the list) of the listed items picked for being large. */
+  readonly largest: ReadonlySet<number>;
+}
+
+/**
+ * All of `items` when there are at most `all`, else the first `first` plus the `largest` of the rest with
+ * the biggest |value|, in list order; the others are counted and summed.
+ */
+export function firstAndLargest<T>(items: readonly T[], value: (item: T) => number, all: number, first: number, largest: number): FirstAndLargest<T> {
+  if (items.length <= all) return { shown: items, omitted: 0, omittedSum: 0, largest: new Set() };
+  const rest = items.map((_, i) => i).slice(first);
+  const big = new Set([...rest].sort((a, b) => Math.abs(value(items[b])) - Math.abs(value(items[a]))).slice(0, largest));
+  let omittedSum = 0;
+  for (const i of rest) if (!big.has(i)) omittedSum += value(items[i]);
+  return { shown: items.filter((_, i) => i < first || big.has(i)), omitted: rest.length - big.size, omittedSum, largest: big };
+}
+
 /**
  * Which terms to list: all of them for d_k ≤ `all`, else the first `first` plus the `largest` biggest
  * |q[c]·k[c]| of the rest (the remainder is summarised).
  */
 export function selectTerms(terms: readonly DotTerm[], all = 16, first = 8, largest = 4): TermSelection {
-  if (terms.length <= all) return { shown: terms, omitted: 0, omittedSum: 0, largest: new Set() };
-  const head = terms.slice(0, first);
-  const rest = terms.slice(first);
-  const big = [...rest].sort((a, b) => Math.abs(b.product) - Math.abs(a.product)).slice(0, largest);
-  const bigSet = new Set(big.map((t) => t.c));
-  const shown = [...head, ...rest.filter((t) => bigSet.has(t.c))];
-  let omittedSum = 0;
-  let omitted = 0;
-  for (const t of rest) {
-    if (!bigSet.has(t.c)) {
-      omittedSum += t.product;
-      omitted++;
-    }
-  }
-  return { shown, omitted, omittedSum, largest: bigSet };
+  const sel = firstAndLargest(terms, (t) => t.product, all, first, largest);
+  return { ...sel, largest: new Set([...sel.largest].map((i) => terms[i].c)) };
 }
 
 export interface EntrySelection {

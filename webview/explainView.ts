@@ -1,9 +1,11 @@
 // "Explain this cell": the arithmetic from q·k to the softmax weight, with the engine's stored numbers as
 // the results and every term listed (or the first and the largest ones for wide heads).
+import { bidirectionalSentence, groupSentence, maskedCellSentence, passThroughSentence, qkNormSentence, rotarySentence, SPECIAL_TOKEN, type MaskKind } from '../src/present/family';
 import type { TokenView } from '../src/protocol';
 import { codicon, custom, h, replaceChildren } from './dom';
 import { selectEntries, selectTerms, type CellExplanation, type MeanExplanation } from './explain';
-import { exactNumber, formatNumber, quoted, tokenLabel } from './format';
+import { selectPairs, type GroupsExplanation, type RotaryExplanation } from './explainFamily';
+import { exactNumber, formatNumber, quoted, tokenText, tokenTitle } from './format';
 import type { Explanation } from './traceModel';
 
 type Child = Node | string | null;
@@ -26,6 +28,13 @@ function cellNum(v: number): HTMLTableCellElement {
   return td;
 }
 
+interface FamilyParts {
+  readonly rotary: RotaryExplanation | null;
+  readonly groups: GroupsExplanation | null;
+  readonly mask: MaskKind;
+  readonly head: number;
+}
+
 export interface ExplainCallbacks {
   close(): void;
   reveal(index: number): void;
@@ -39,7 +48,7 @@ export class ExplainView {
     this.element = h('div', { class: 'explain', attrs: { role: 'region', 'aria-label': 'Explanation of the selected cell' } });
   }
 
-  update(ex: Explanation | null, tokens: readonly TokenView[], causal: boolean, pendingTrace: boolean): void {
+  update(ex: Explanation | null, tokens: readonly TokenView[], pendingTrace: boolean): void {
     const key = ex ? `${ex.kind}:${ex.layer}:${ex.kind === 'head' ? `${ex.head}:${ex.traceLoaded}` : 'mean'}:${ex.cell.query}:${ex.cell.key}:${pendingTrace}` : 'none';
     if (key === this.shownKey && ex !== null) return;
     this.shownKey = key;
@@ -60,11 +69,15 @@ export class ExplainView {
     const where = h('p', { class: 'muted small' }, [
       `Layer ${ex.layer}, ${ex.kind === 'head' ? `head ${ex.head}` : `mean over ${ex.heads} heads`} · query #${ex.cell.query} (row), key #${ex.cell.key} (column)`,
     ]);
-    const body = ex.kind === 'head' ? this.headSteps(ex.cell, tokens, causal, pendingTrace && !ex.traceLoaded) : this.meanSteps(ex.cell, ex.heads);
+    const body =
+      ex.kind === 'head'
+        ? this.headSteps(ex.cell, tokens, { rotary: ex.rotary, groups: ex.groups, mask: ex.mask, head: ex.head }, pendingTrace && !ex.traceLoaded)
+        : this.meanSteps(ex.cell, ex.heads);
     replaceChildren(this.element, [title, where, body]);
   }
 
   private tokenRef(tokens: readonly TokenView[], i: number, role: string): HTMLElement {
+    if (tokens[i]?.special) return h('span', { class: 'token-ref special-token', text: tokenText(tokens[i], 20), title: `${role} token #${i}: ${SPECIAL_TOKEN}` });
     return h('a', {
       class: 'token-ref',
       text: quoted(tokens[i], 20),
@@ -78,12 +91,19 @@ export class ExplainView {
     });
   }
 
-  private headSteps(c: CellExplanation, tokens: readonly TokenView[], causal: boolean, loading: boolean): HTMLElement {
+  private headSteps(c: CellExplanation, tokens: readonly TokenView[], family: FamilyParts, loading: boolean): HTMLElement {
     const i = c.query, j = c.key;
     const steps: Child[] = [];
+    let no = 1;
+
+    // 0. Rotary: how q and k were turned by their positions.
+    if (family.rotary) steps.push(this.step(String(no++), 'Turn q and k by their positions', this.rotaryBody(family.rotary, i, j)));
 
     // 1. Dot product.
-    const dotBody: Child[] = [h('p', { class: 'formula-line' }, [sub('q', i), ' · ', sub('k', j), ' = Σ', h('sub', { text: 'c' }), ' ', sub('q', i), '[c] · ', sub('k', j), `[c]   (c = 0 … ${c.headDim - 1})`])];
+    const dotBody: Child[] = [];
+    if (family.groups) dotBody.push(this.groupsBody(family.groups, family.head));
+    dotBody.push(h('p', { class: 'formula-line' }, [sub('q', i), ' · ', sub('k', j), ' = Σ', h('sub', { text: 'c' }), ' ', sub('q', i), '[c] · ', sub('k', j), `[c]   (c = 0 … ${c.headDim - 1})`]));
+    if (family.rotary) dotBody.push(h('p', { class: 'muted small', text: `q${i} and k${j} here are the turned vectors: what enters QKᵀ.` }));
     if (c.dot) {
       const sel = selectTerms(c.dot.terms);
       const rows = sel.shown.map((t) =>
@@ -119,19 +139,14 @@ export class ExplainView {
     } else {
       dotBody.push(h('p', { class: 'muted' }, [loading ? codicon('loading', 'codicon-modifier-spin') : codicon('info'), loading ? ' Loading q and k from the step trace…' : ' q and k come from the step trace, which is not loaded.']));
     }
-    steps.push(this.step('1', 'Match the query with the key', dotBody));
+    steps.push(this.step(String(no++), 'Match the query with the key', dotBody));
 
     // 2. Scale (and mask).
     const scaleBody: Child[] = [];
     if (c.masked) {
-      scaleBody.push(
-        h('p', {}, [
-          causal ? `Key #${j} comes after query #${i}, so the causal mask sets the score to ` : 'The mask sets this score to ',
-          h('strong', { class: 'neg-inf', text: '−∞' }),
-          '. A query may not look at later tokens.',
-        ]),
-      );
+      scaleBody.push(h('p', {}, [maskedCellSentence(family.mask, i, j), ' ', h('strong', { class: 'neg-inf', text: 'score = −∞' })]));
     } else {
+      if (family.mask.kind === 'none' && j > i) scaleBody.push(h('p', { class: 'muted small', text: bidirectionalSentence(i, j) }));
       const raw = c.dot ? (c.dot.engineRaw ?? c.dot.sum) : null;
       scaleBody.push(
         h('p', { class: 'formula-line' }, [
@@ -144,13 +159,16 @@ export class ExplainView {
         ]),
       );
     }
-    steps.push(this.step('2', c.masked ? 'Mask' : 'Scale by √d_k', scaleBody));
+    steps.push(this.step(String(no++), c.masked ? 'Mask' : 'Scale by √d_k', scaleBody));
 
     // 3. Softmax over the row.
     const sel = selectEntries(c.entries, j);
     const rows: HTMLElement[] = sel.shown.map((e) =>
       h('tr', { class: e.key === j ? 'clicked' : '' }, [
-        h('th', { attrs: { scope: 'row' }, title: quoted(tokens[e.key], 60) }, [h('span', { class: 'th-index', text: `#${e.key} ` }), h('span', { class: 'th-token', text: tokenLabel(tokens[e.key]?.text ?? '', 10) })]),
+        h('th', { attrs: { scope: 'row' }, title: tokenTitle(tokens, e.key, 60) }, [
+          h('span', { class: 'th-index', text: `#${e.key} ` }),
+          h('span', { class: tokens[e.key]?.special ? 'th-token special-token' : 'th-token', text: tokenText(tokens[e.key], 10) }),
+        ]),
         cellNum(e.score),
         cellNum(e.shifted),
         cellNum(e.exp),
@@ -208,8 +226,77 @@ export class ExplainView {
             h('strong', {}, [num(c.weight)]),
           ]),
     );
-    steps.push(this.step('3', `Softmax over row #${i}`, softBody));
+    steps.push(this.step(String(no), `Softmax over row #${i}`, softBody));
     return h('ol', { class: 'explain-steps' }, steps);
+  }
+
+  /** The rotary turn: θ, each pair's frequency (scaled where the config scales), both angles, and its share of q·k before and after. */
+  private rotaryBody(r: RotaryExplanation, i: number, j: number): Child[] {
+    const half = r.rope.rotaryDims / 2;
+    const scaled = r.pairs.some((p) => p.unscaledFreq !== null);
+    const sel = selectPairs(r.pairs);
+    const th = (cells: Child[]) => h('th', { attrs: { scope: 'col' } }, cells);
+    const head = h('tr', {}, [
+      th(['pair k']),
+      ...(scaled ? [th(['θ', h('sup', { text: `−2k/${r.rope.rotaryDims}` })])] : []),
+      th([scaled ? 'f' : 'f = θ', scaled ? h('sub', { text: 'k' }) : h('sup', { text: `−2k/${r.rope.rotaryDims}` }), scaled ? ' scaled' : null]),
+      th([`${i}·f`, h('sub', { text: 'k' })]),
+      th([`${j}·f`, h('sub', { text: 'k' })]),
+      th(['before']),
+      th(['after']),
+    ]);
+    const rows: HTMLElement[] = sel.shown.map((p) =>
+      h('tr', {}, [
+        h('th', { attrs: { scope: 'row' }, text: `${p.k}, ${p.k + half}` }),
+        ...(scaled ? [cellNum(p.unscaledFreq ?? NaN)] : []),
+        cellNum(p.freq),
+        cellNum(p.angleQuery),
+        cellNum(p.angleKey),
+        cellNum(p.before),
+        cellNum(p.after),
+      ]),
+    );
+    if (sel.omitted > 0) {
+      rows.push(h('tr', { class: 'omitted' }, [h('th', { attrs: { scope: 'row' }, text: '…' }), h('td', { attrs: { colspan: scaled ? 5 : 4 }, text: `${sel.omitted} more pairs` }), cellNum(sel.omittedSum)]));
+    }
+    const foot: HTMLElement[] = [h('tr', {}, [h('th', { attrs: { scope: 'row', colspan: scaled ? 6 : 5 }, text: 'Σ pairs' }), cellNum(r.pairsSum)])];
+    if (r.passThroughSum !== null) {
+      foot.push(h('tr', {}, [h('th', { attrs: { scope: 'row', colspan: scaled ? 6 : 5 }, text: `+ dims ${r.rope.rotaryDims}…${r.headDim - 1} (not turned)` }), cellNum(r.passThroughSum)]));
+    }
+    const total = r.pairsSum + (r.passThroughSum ?? 0);
+    const body: Child[] = [h('p', { text: rotarySentence(r.rope, r.headDim, i, j) })];
+    if (r.qNorm || r.kNorm) body.push(h('p', { class: 'muted small', text: qkNormSentence(r.qNorm, r.kNorm) }));
+    if (r.passThroughSum !== null) body.push(h('p', { class: 'muted small', text: passThroughSentence(r.rope.rotaryDims, r.headDim) }));
+    body.push(
+      h('div', { class: 'table-scroll' }, [
+        h('table', { class: 'terms rotary' }, [h('thead', {}, [head]), h('tbody', {}, rows), h('tfoot', {}, foot)]),
+      ]),
+      h('p', { class: 'muted small' }, [
+        'before: the pair’s share of ',
+        sub('q', i),
+        ' · ',
+        sub('k', j),
+        ' without positions; after: once query and key are turned (angles in radians). The shares after add up to ',
+        num(total),
+        ', the match below.',
+      ]),
+    );
+    return body;
+  }
+
+  /** Grouped-query attention: the KV head this head reads, and the map of every group. */
+  private groupsBody(g: GroupsExplanation, head: number): HTMLElement {
+    const groups = Array.from({ length: g.kvHeads }, (_, kv) =>
+      h('li', { class: kv === g.kvHead ? 'group current' : 'group' }, [
+        h('span', { class: 'group-heads' }, g.map.flatMap((m, hd) => (m === kv ? [h('span', { class: hd === head ? 'qhead current' : 'qhead', text: `H${hd}` })] : []))),
+        h('span', { class: 'group-arrow', text: '→', attrs: { 'aria-hidden': 'true' } }),
+        h('span', { class: 'kvhead', text: `KV${kv}` }),
+      ]),
+    );
+    return h('div', { class: 'groups' }, [
+      h('p', { class: 'small', text: groupSentence(head, g.kvHead, g.heads, g.kvHeads) }),
+      h('ul', { class: 'group-map', attrs: { 'aria-label': 'Query heads → KV heads' } }, groups),
+    ]);
   }
 
   private meanSteps(c: MeanExplanation, heads: number): HTMLElement {

@@ -78,6 +78,7 @@ export function renderHeatmapPng(state: AppState, theme: Theme): string {
     mean: state.view.head === 'mean',
     hatch,
     causal: summary.model.causal,
+    window: m.window,
   });
   return canvas.toDataURL('image/png');
 }

@@ -1,6 +1,7 @@
 // Text shown to people: numbers, token labels, the hover readout, which labels fit. Pure (no DOM).
 import { displayText } from '../src/tokenize/display';
 import type { HeadMetrics } from '../src/engine/metrics';
+import { maskedReadout, SPECIAL_TOKEN } from '../src/present/family';
 import { METRIC_WORDS } from '../src/present/metrics';
 import type { TokenView } from '../src/protocol';
 
@@ -52,8 +53,27 @@ export function tokenLabel(text: string, maxChars = 16): string {
   return `${chars.slice(0, Math.max(1, maxChars - 1)).join('')}…`;
 }
 
-/** A token in quotes for sentences and readouts: "·sat". */
+/**
+ * A token as a label, special tokens (BOS, [CLS], [SEP], added by the tokenizer) as they are named, not
+ * as text with visible whitespace: "[CLS]", or "⟨special⟩" when the tokenizer gave no name.
+ */
+export function tokenText(token: TokenView | undefined, maxChars = 16): string {
+  if (!token?.special) return tokenLabel(token?.text ?? '', maxChars);
+  const name = token.text.trim();
+  if (!name) return '⟨special⟩';
+  const chars = Array.from(name);
+  return chars.length <= maxChars ? name : `${chars.slice(0, Math.max(1, maxChars - 1)).join('')}…`;
+}
+
+/** Tooltip words for token i: "token 3: ·sat", or "token 0: [CLS], added by the tokenizer, not in the text". */
+export function tokenTitle(tokens: readonly TokenView[], i: number, maxChars = 80): string {
+  const t = tokens[i];
+  return `token ${i}: ${tokenText(t, maxChars)}${t?.special ? `, ${SPECIAL_TOKEN}` : ''}`;
+}
+
+/** A token in quotes for sentences and readouts: "·sat"; a special token unquoted and marked: [CLS] (special). */
 export function quoted(token: TokenView | undefined, maxChars = 24): string {
+  if (token?.special) return `${tokenText(token, maxChars)} (special)`;
   return `"${tokenLabel(token?.text ?? '', maxChars)}"`;
 }
 
@@ -67,20 +87,19 @@ export interface ReadoutCell {
   readonly score: number | null;
   readonly masked: boolean;
   readonly causal: boolean;
+  /** The sliding window the mask shows, if any. */
+  readonly window?: number | null;
   /** Heads averaged, when showing the mean. */
   readonly meanOf?: number;
 }
 
 /**
  * The hover/focus readout, read aloud by the live region too:
- * `#2 "·sat" → #0 "The": 0.412 (score 1.03)`, or `… masked (causal): query 2 cannot see key 5`.
+ * `#2 "·sat" → #0 "The": 0.412 (score 1.03)`, or `… masked (causal): query 2 cannot see key 5 (weight 0)`.
  */
 export function readoutText(c: ReadoutCell): string {
   const pair = `#${c.query} ${quoted(c.tokens[c.query])} → #${c.key} ${quoted(c.tokens[c.key])}`;
-  if (c.masked) {
-    const why = c.causal ? 'causal' : 'mask';
-    return `${pair}: masked (${why}): query ${c.query} cannot see key ${c.key} (weight 0)`;
-  }
+  if (c.masked) return `${pair}: ${maskedReadout(c.query, c.key, c.window ?? null)}`;
   const weight = formatNumber(c.weight, 3);
   if (c.score === null) return `${pair}: ${weight} (mean over ${c.meanOf ?? 'all'} heads)`;
   return `${pair}: ${weight} (score ${formatNumber(c.score, 3)})`;

@@ -1,8 +1,10 @@
 // The live heatmap: a scroll box whose sticky <canvas> shows only the visible cells (the whole matrix is one
 // n × n image drawn scaled), frozen token-label bands, hover/focus outlines, ctrl/cmd-wheel zoom and keys.
 import type { TokenView } from '../src/protocol';
+import { SPECIAL_TOKEN } from '../src/present/family';
 import { focusableCanvas, frameScheduler, h } from './dom';
 import { effectiveCell, fitCell, hitTest, MAX_CELL, moveCell, scrollToReveal, zoomAround, contentSize, type Geometry } from './geometry';
+import { tokenTitle } from './format';
 import { buildCellImage, drawHeatmap, makeHatch, MAX_LABEL_CHARS, measureLabels } from './heatmapDraw';
 import type { HeatmapMatrix } from './matrix';
 import type { Cell } from './viewState';
@@ -140,7 +142,7 @@ export class HeatmapView {
     this.canvas.setAttribute('aria-label', input.ariaLabel);
     if (this.describedTokens !== input.tokens) {
       this.describedTokens = input.tokens;
-      const shown = input.tokens.slice(0, MAX_DESCRIBED_TOKENS).map((t, i) => `${i} ${t.text}`);
+      const shown = input.tokens.slice(0, MAX_DESCRIBED_TOKENS).map((t, i) => (t.special ? `${i} ${t.text} (special, ${SPECIAL_TOKEN})` : `${i} ${t.text}`));
       const more = input.tokens.length > MAX_DESCRIBED_TOKENS ? `, and ${input.tokens.length - MAX_DESCRIBED_TOKENS} more` : '';
       this.description.textContent = `Tokens, the same for rows (queries) and columns (keys): ${shown.join(', ')}${more}.`;
     }
@@ -271,7 +273,12 @@ export class HeatmapView {
       if (!this.pointer || !this.g || this.stale) return;
       const r = this.canvas.getBoundingClientRect();
       const hit = hitTest(this.g, this.scroller.scrollLeft, this.scroller.scrollTop, this.pointer.x - r.left, this.pointer.y - r.top);
-      this.canvas.classList.toggle('hm-clickable', hit !== null);
+      const tokens = this.input?.tokens ?? [];
+      const special = hit !== null && hit.kind !== 'cell' && tokens[hit.index]?.special === true;
+      // A special token's label has nothing to reveal in the editor: it says what it is instead.
+      this.canvas.classList.toggle('hm-clickable', hit !== null && !special);
+      const title = hit && hit.kind !== 'cell' ? tokenTitle(tokens, hit.index) : '';
+      if (this.canvas.title !== title) this.canvas.title = title;
       if (hit?.kind === 'cell') this.cb.hover(hit.cell);
     });
   }

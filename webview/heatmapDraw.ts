@@ -2,7 +2,8 @@
 // scaled), the masked-cell hatch, token labels on both axes, outlines, and the colour legend.
 import type { TokenView } from '../src/protocol';
 import { LUT_SIZE, textColorOn } from './colorScales';
-import { formatNumber, labelIndices, labelStep, tokenLabel } from './format';
+import { maskLegend } from '../src/present/family';
+import { formatNumber, labelIndices, labelStep, tokenText } from './format';
 import { visibleRange, type Geometry } from './geometry';
 import { colorize, type HeatmapMatrix } from './matrix';
 import type { Cell } from './viewState';
@@ -21,7 +22,7 @@ export const VALUE_TEXT_CELL = 34;
 /** Cells at least this big get thin separators. */
 const GRID_LINE_CELL = 12;
 
-export const labelFont = (theme: Theme, bold = false) => `${bold ? '600 ' : ''}${LABEL_PX}px ${theme.monoFont}`;
+export const labelFont = (theme: Theme, bold = false, italic = false) => `${italic ? 'italic ' : ''}${bold ? '600 ' : ''}${LABEL_PX}px ${theme.monoFont}`;
 const uiFont = (theme: Theme, px = 11, weight = '') => `${weight ? `${weight} ` : ''}${px}px ${theme.uiFont}`;
 
 /** Label bands wide enough for the longest (cut) token label plus its index. */
@@ -31,7 +32,7 @@ export function measureLabels(ctx: CanvasRenderingContext2D, tokens: readonly To
   let widest = 0;
   const seen = new Set<string>();
   for (const t of tokens) {
-    const label = tokenLabel(t.text, maxChars);
+    const label = tokenText(t, maxChars);
     if (seen.has(label)) continue;
     seen.add(label);
     widest = Math.max(widest, ctx.measureText(label).width);
@@ -237,15 +238,20 @@ function tick(ctx: CanvasRenderingContext2D, theme: Theme, xa: number, ya: numbe
   ctx.stroke();
 }
 
-function labelParts(s: HeatmapScene, i: number, withIndex: boolean): { index: string; text: string } {
-  return { index: withIndex ? `${i}` : '', text: tokenLabel(s.tokens[i]?.text ?? '', s.maxChars ?? MAX_LABEL_CHARS) };
+/** A label's index, text, and whether the token is special (drawn in italics, in the focus colour). */
+function labelParts(s: HeatmapScene, i: number, withIndex: boolean): { index: string; text: string; special: boolean } {
+  return { index: withIndex ? `${i}` : '', text: tokenText(s.tokens[i], s.maxChars ?? MAX_LABEL_CHARS), special: s.tokens[i]?.special === true };
+}
+
+function labelColor(theme: Theme, hot: 'hover' | 'selected' | null, special: boolean): string {
+  return hot === 'selected' ? theme.selectionForeground : special ? theme.focus : theme.foreground;
 }
 
 function drawRowLabel(ctx: CanvasRenderingContext2D, s: HeatmapScene, i: number, y: number, withIndex: boolean, hot: 'hover' | 'selected' | null): void {
   const { theme } = s;
   const right = s.g.rowLabelW - LABEL_GAP;
-  const { index, text } = labelParts(s, i, withIndex);
-  ctx.font = labelFont(theme, hot !== null);
+  const { index, text, special } = labelParts(s, i, withIndex);
+  ctx.font = labelFont(theme, hot !== null, special);
   const textW = ctx.measureText(text).width;
   ctx.font = labelFont(theme);
   const indexW = index ? ctx.measureText(`${index} `).width : 0;
@@ -255,8 +261,8 @@ function drawRowLabel(ctx: CanvasRenderingContext2D, s: HeatmapScene, i: number,
   }
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  ctx.font = labelFont(theme, hot !== null);
-  ctx.fillStyle = hot === 'selected' ? theme.selectionForeground : theme.foreground;
+  ctx.font = labelFont(theme, hot !== null, special);
+  ctx.fillStyle = labelColor(theme, hot, special);
   ctx.fillText(text, right, y);
   if (index) {
     ctx.font = labelFont(theme);
@@ -271,10 +277,10 @@ function drawColLabel(ctx: CanvasRenderingContext2D, s: HeatmapScene, j: number,
   ctx.rotate(-Math.PI / 2);
   // In the rotated frame the label runs along +x from the grid edge upwards.
   const { theme } = s;
-  const { index, text } = labelParts(s, j, withIndex);
+  const { index, text, special } = labelParts(s, j, withIndex);
   ctx.font = labelFont(theme);
   const indexW = index ? ctx.measureText(`${index} `).width : 0;
-  ctx.font = labelFont(theme, hot !== null);
+  ctx.font = labelFont(theme, hot !== null, special);
   const textW = ctx.measureText(text).width;
   if (hot) {
     ctx.fillStyle = hot === 'hover' ? theme.hoverBackground : theme.selectionBackground;
@@ -287,8 +293,8 @@ function drawColLabel(ctx: CanvasRenderingContext2D, s: HeatmapScene, j: number,
     ctx.fillStyle = theme.muted;
     ctx.fillText(`${index} `, 0, 0);
   }
-  ctx.font = labelFont(theme, hot !== null);
-  ctx.fillStyle = hot === 'selected' ? theme.selectionForeground : theme.foreground;
+  ctx.font = labelFont(theme, hot !== null, special);
+  ctx.fillStyle = labelColor(theme, hot, special);
   ctx.fillText(text, indexW, 0);
   ctx.restore();
 }
@@ -352,6 +358,8 @@ export interface LegendSpec {
   readonly hatch: CanvasPattern | null;
   /** Whether the model masks (causal): explains the hatch. */
   readonly causal: boolean;
+  /** The sliding window the mask shows, if any (the swatch says so). */
+  readonly window?: number | null;
 }
 
 /** Height the legend needs at a given width. */
@@ -428,9 +436,10 @@ export function drawLegend(ctx: CanvasRenderingContext2D, x: number, y: number, 
   ctx.textBaseline = 'alphabetic';
   ctx.font = uiFont(theme, 12);
   ctx.fillStyle = theme.foreground;
-  ctx.fillText('masked (causal)', sx + 22, sy + 8);
+  const words = maskLegend(spec.window ?? null);
+  ctx.fillText(words.label, sx + 22, sy + 8);
   ctx.font = uiFont(theme, 11);
   ctx.fillStyle = theme.muted;
-  ctx.fillText('key after query: −∞, weight 0', sx + 22, sy + 22);
+  ctx.fillText(words.detail, sx + 22, sy + 22);
   ctx.restore();
 }

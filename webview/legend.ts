@@ -1,4 +1,5 @@
 // The colour legend beside the heatmap (a DPR-aware canvas sized to its container).
+import { maskLegend } from '../src/present/family';
 import { frameScheduler, h } from './dom';
 import { drawLegend, legendHeight, makeHatch, type LegendSpec } from './heatmapDraw';
 
@@ -19,9 +20,9 @@ export class LegendView {
     this.spec = spec;
     this.canvas.setAttribute(
       'aria-label',
-      `Colour legend: ${spec.mean ? 'mean attention weight' : 'attention weight'} from 0 to ${spec.top.toPrecision(3)}${spec.top < spec.max ? ' (larger weights, up to ' + spec.max.toPrecision(3) + ', share the top colour)' : ''} on the ${spec.scaleLabel} scale${spec.causal ? '; hatched cells are masked (score −∞, weight 0)' : ''}.`,
+      `Colour legend: ${spec.mean ? 'mean attention weight' : 'attention weight'} from 0 to ${spec.top.toPrecision(3)}${spec.top < spec.max ? ' (larger weights, up to ' + spec.max.toPrecision(3) + ', share the top colour)' : ''} on the ${spec.scaleLabel} scale${spec.causal ? `; hatched cells are ${maskLegend(spec.window ?? null).label} (score −∞, weight 0)` : '; nothing is masked'}.`,
     );
-    if (!prev || prev.theme !== spec.theme || prev.lut !== spec.lut || prev.max !== spec.max || prev.top !== spec.top || prev.mean !== spec.mean || prev.causal !== spec.causal) this.schedule();
+    if (!prev || prev.theme !== spec.theme || prev.lut !== spec.lut || prev.max !== spec.max || prev.top !== spec.top || prev.mean !== spec.mean || prev.causal !== spec.causal || prev.window !== spec.window) this.schedule();
   }
 
 

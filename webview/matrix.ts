@@ -52,6 +52,8 @@ export interface HeatmapMatrix {
   readonly scores: Float32Array | null;
   /** 1 where the cell is masked. */
   readonly mask: Uint8Array;
+  /** The sliding window the mask shows (causal models with one), else null. */
+  readonly window: number | null;
   /** Largest weight. */
   readonly max: number;
   /**
@@ -135,6 +137,35 @@ export function maskedBlocks(n: number, side: number): Uint8Array {
   for (let bi = 0; bi < s; bi++) {
     const lastQuery = Math.floor(((bi + 1) * n) / s) - 1;
     for (let bj = 0; bj < s; bj++) if (Math.floor((bj * n) / s) > lastQuery) out[bi * s + bj] = 1;
+  }
+  return out;
+}
+
+/**
+ * The sliding window an [n, n] mask shows: query n−1 sees only keys n − window … n − 1. Null when the last
+ * row sees every key before it (no window, or one wider than the input).
+ */
+export function windowOfMask(mask: ArrayLike<number>, n: number): number | null {
+  if (n < 2) return null;
+  const base = (n - 1) * n;
+  let from = 0;
+  while (from < n && mask[base + from]) from++;
+  return from > 0 && from < n ? n - from : null;
+}
+
+/**
+ * Masked blocks of one layer's thumbnails [heads, side, side] for a causal model: every key after every
+ * query of the block, and blocks that are 0 in every head (a sliding window's far past: a block of
+ * visible keys is never exactly 0 in all heads).
+ */
+export function maskedLayerBlocks(n: number, side: number, layerThumbs: Float32Array, heads: number): Uint8Array {
+  const out = maskedBlocks(n, side);
+  const size = out.length;
+  for (let i = 0; i < size; i++) {
+    if (out[i]) continue;
+    let zero = true;
+    for (let h = 0; h < heads && zero; h++) if (layerThumbs[h * size + i] !== 0) zero = false;
+    if (zero) out[i] = 1;
   }
   return out;
 }

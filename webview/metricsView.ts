@@ -1,7 +1,8 @@
 // Head metrics of the shown layer (one row per head, the chosen head highlighted), and for GPT-2 the
 // most likely next tokens with the text's perplexity.
 import type { InspectionSummary } from '../src/protocol';
-import { h, replaceChildren } from './dom';
+import { ENCODER_NO_NEXT_TOKEN } from '../src/present/family';
+import { codicon, h, replaceChildren } from './dom';
 import { exactNumber, formatNumber, formatPercent, METRIC_COLUMNS, tokenLabel } from './format';
 import type { HeadChoice } from './viewState';
 
@@ -106,6 +107,10 @@ export class NextTokenView {
             h('strong', { text: formatNumber(summary.perplexity, 4), title: exactNumber(summary.perplexity) }),
             h('span', { class: 'muted', text: ' — how surprised the model is by this text (lower is more predictable)' }),
           ]);
+    if (!summary.model.causal) {
+      replaceChildren(this.element, [h('p', { class: 'encoder-note' }, [codicon('info'), ` ${ENCODER_NO_NEXT_TOKEN}`])]);
+      return;
+    }
     replaceChildren(this.element, [
       top.length ? h('p', { class: 'muted small', text: 'After the last token, the model predicts:' }) : null,
       top.length ? list : null,

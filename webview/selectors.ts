@@ -2,7 +2,7 @@
 import type { LayerData, TraceData } from '../src/protocol';
 import { traceKey } from './dataCache';
 import { readoutText } from './format';
-import { colorTop, headSlice, maxFinite, meanMask, meanOverHeads, type HeatmapMatrix } from './matrix';
+import { colorTop, headSlice, maxFinite, meanMask, meanOverHeads, windowOfMask, type HeatmapMatrix } from './matrix';
 import type { AppState } from './store';
 import type { Cell, HeadChoice } from './viewState';
 
@@ -43,14 +43,14 @@ export function matrixFor(data: LayerData, heads: number, n: number, head: HeadC
       const weights = meanOverHeads(data.weights, heads, n);
       const mask = meanMask(data.scores, heads, n);
       const max = maxFinite(weights);
-      m = { n, weights, scores: null, mask, max, top: colorTop(weights, mask, max) };
+      m = { n, weights, scores: null, mask, window: windowOfMask(mask, n), max, top: colorTop(weights, mask, max) };
     } else {
       const weights = headSlice(data.weights, head, n);
       const scores = headSlice(data.scores, head, n);
       const mask = new Uint8Array(n * n);
       for (let i = 0; i < mask.length; i++) if (scores[i] === -Infinity) mask[i] = 1;
       const max = maxFinite(weights);
-      m = { n, weights, scores, mask, max, top: colorTop(weights, mask, max) };
+      m = { n, weights, scores, mask, window: windowOfMask(mask, n), max, top: colorTop(weights, mask, max) };
     }
     perLayer.set(head, m);
   }
@@ -79,6 +79,7 @@ export function readoutFor(state: AppState, cell: Cell | null): string | null {
     score: m.scores ? m.scores[idx] : null,
     masked: m.mask[idx] === 1,
     causal: summary.model.causal,
+    window: m.window,
     meanOf: summary.model.heads,
   });
 }

@@ -4,7 +4,7 @@ import type { InspectionSummary } from '../src/protocol';
 import { focusableCanvas, frameScheduler, h } from './dom';
 import { formatNumber } from './format';
 import { makeHatch } from './heatmapDraw';
-import { colorize, maskedBlocks, maxFinite } from './matrix';
+import { colorize, maskedLayerBlocks, maxFinite } from './matrix';
 import type { HeadChoice } from './viewState';
 import type { Theme } from './theme';
 
@@ -123,10 +123,11 @@ export class ThumbnailGrid {
     sheet.height = Math.max(1, layers * side);
     const ctx = sheet.getContext('2d');
     if (!ctx || side === 0 || data.length < layers * heads * side * side) return sheet;
-    const mask = summary.model.causal ? maskedBlocks(n, side) : null;
     const tile = ctx.createImageData(side, side);
     const size = side * side;
     for (let l = 0; l < layers; l++) {
+      // Causal models: the later keys, and a sliding window's far past (0 in every head); encoders mask nothing.
+      const mask = summary.model.causal ? maskedLayerBlocks(n, side, data.subarray(l * heads * size, (l + 1) * heads * size), heads) : null;
       const mean = new Float32Array(size);
       for (let hd = 0; hd < heads; hd++) {
         const block = data.subarray((l * heads + hd) * size, (l * heads + hd + 1) * size);

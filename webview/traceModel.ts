@@ -1,14 +1,16 @@
 // What the step trace's matrices mean (which axis is tokens, which is features) and the data behind
 // "explain this cell". Pure (no DOM).
-import type { StepId } from '../src/engine/attention';
+import type { StepId, StepParams } from '../src/engine/attention';
+import type { MaskKind } from '../src/present/family';
 import type { TraceData, TraceStepView } from '../src/protocol';
 import { explainCell, explainMean, type CellExplanation, type MeanExplanation } from './explain';
+import { explainGroups, explainRotary, maskKindOf, type GroupsExplanation, type RotaryExplanation } from './explainFamily';
 import { currentLayerData, currentMatrix, currentTrace, effectiveLayer } from './selectors';
 import type { AppState } from './store';
 import type { Cell } from './viewState';
 
 /** What one axis of a step's matrix runs over. */
-export type AxisKind = 'query' | 'key' | 'token' | 'feature' | 'input';
+export type AxisKind = 'query' | 'key' | 'token' | 'feature' | 'input' | 'pair' | 'head';
 
 export interface StepAxes {
   readonly rows: AxisKind;
@@ -22,6 +24,12 @@ const AXES: Readonly<Record<StepId, StepAxes>> = {
   wQuery: { rows: 'input', cols: 'feature', describe: 'rows: input features · columns: query features (all heads)' },
   wKey: { rows: 'input', cols: 'feature', describe: 'rows: input features · columns: key features (all heads)' },
   wValue: { rows: 'input', cols: 'feature', describe: 'rows: input features · columns: value features (all heads)' },
+  'queries.projected': { rows: 'query', cols: 'feature', describe: 'rows: query tokens · columns: this head’s d_k features, before the rotation' },
+  'keys.projected': { rows: 'key', cols: 'feature', describe: 'rows: key tokens · columns: this head’s d_k features, before the rotation' },
+  'queries.normed': { rows: 'query', cols: 'feature', describe: 'rows: query tokens · columns: this head’s d_k features after q_norm' },
+  'keys.normed': { rows: 'key', cols: 'feature', describe: 'rows: key tokens · columns: this head’s d_k features after k_norm' },
+  'queries.angles': { rows: 'token', cols: 'pair', describe: 'rows: positions (tokens) · columns: rotary pairs k (dims k and k + r/2), angle in radians' },
+  'keys.groups': { rows: 'head', cols: 'feature', describe: 'the KV head this query head reads' },
   queries: { rows: 'query', cols: 'feature', describe: 'rows: query tokens · columns: this head’s d_k features' },
   keys: { rows: 'key', cols: 'feature', describe: 'rows: key tokens · columns: this head’s d_k features' },
   values: { rows: 'key', cols: 'feature', describe: 'rows: key tokens · columns: this head’s value features' },
@@ -35,8 +43,17 @@ const AXES: Readonly<Record<StepId, StepAxes>> = {
   output: { rows: 'token', cols: 'feature', describe: 'rows: tokens · columns: d_model features' },
 };
 
-export function stepAxes(id: StepId): StepAxes {
-  return AXES[id] ?? { rows: 'feature', cols: 'feature', describe: '' };
+/** A step's axes; the words follow the step's params where the family changes them (the norm before X, rotated queries and keys). */
+export function stepAxes(id: StepId, params?: StepParams): StepAxes {
+  const axes = AXES[id] ?? { rows: 'feature', cols: 'feature', describe: '' };
+  if (id === 'x' && params?.norm === 'rmsNorm') return { ...axes, describe: 'rows: tokens · columns: d_model features after RMSNorm (each row has root mean square 1, times the gain)' };
+  if (id === 'x' && params?.norm === 'layerNorm') return { ...axes, describe: 'rows: tokens · columns: d_model features after LayerNorm (each row has mean 0 and variance 1, times the gain, plus the bias)' };
+  if (id === 'x' && params?.norm === 'none') return { ...axes, describe: 'rows: tokens · columns: d_model features of the residual stream, not normalised (post-norm block)' };
+  if ((id === 'queries' || id === 'keys') && params?.rope) {
+    const r = params.rope.rotaryDims;
+    return { ...axes, describe: `${axes.describe}, turned by position (dims 0…${r - 1} rotate)` };
+  }
+  return axes;
 }
 
 /** True when the axis is indexed by token. */
@@ -71,7 +88,18 @@ export function stepRow(step: TraceStepView | undefined, r: number): Float32Arra
 }
 
 export type Explanation =
-  | { readonly kind: 'head'; readonly layer: number; readonly head: number; readonly cell: CellExplanation; readonly traceLoaded: boolean }
+  | {
+      readonly kind: 'head';
+      readonly layer: number;
+      readonly head: number;
+      readonly cell: CellExplanation;
+      readonly traceLoaded: boolean;
+      /** Rotary families: how q and k were turned (null without rotary or before the trace arrives). */
+      readonly rotary: RotaryExplanation | null;
+      /** Grouped-query attention: the KV head this head reads. */
+      readonly groups: GroupsExplanation | null;
+      readonly mask: MaskKind;
+    }
   | { readonly kind: 'mean'; readonly layer: number; readonly heads: number; readonly cell: MeanExplanation };
 
 /** The explanation of the selected cell for the current layer and head, or null if nothing can be explained yet. */
@@ -104,6 +132,9 @@ export function explanationFor(state: AppState, cell: Cell | null): Explanation 
     layer,
     head,
     traceLoaded: q !== null,
+    rotary: q ? explainRotary(trace, cell.query, cell.key) : null,
+    groups: explainGroups(trace),
+    mask: maskKindOf(trace, summary.model.causal, m.window),
     cell: explainCell({
       query: cell.query,
       key: cell.key,

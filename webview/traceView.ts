@@ -4,7 +4,7 @@ import type { StepId } from '../src/engine/attention';
 import { traceStepText } from '../src/present/steps';
 import type { TokenView, TraceData, TraceStepView } from '../src/protocol';
 import { codicon, custom, h, replaceChildren } from './dom';
-import { exactNumber, formatNumber, formatShape, tokenLabel } from './format';
+import { exactNumber, formatNumber, formatShape, tokenText, tokenTitle } from './format';
 import type { Cell } from './viewState';
 import { isExplainableStep, isTokenAxis, matrixDims, stepAxes, type AxisKind } from './traceModel';
 
@@ -32,6 +32,7 @@ class MatrixTable {
     title: string,
     private readonly tokens: readonly TokenView[],
     private readonly onExplain: ((cell: Cell) => void) | null,
+    private readonly head: number,
   ) {
     const dims = matrixDims(step.shape);
     this.rows = dims.rows;
@@ -46,18 +47,19 @@ class MatrixTable {
 
   private header(kind: AxisKind, i: number, asColumn: boolean): HTMLTableCellElement {
     if (isTokenAxis(kind)) {
-      const text = this.tokens[i]?.text ?? '';
-      return h('th', { attrs: { scope: asColumn ? 'col' : 'row' }, title: `token ${i}: ${tokenLabel(text, 80)}` }, [
+      const token = this.tokens[i];
+      return h('th', { attrs: { scope: asColumn ? 'col' : 'row' }, title: tokenTitle(this.tokens, i) }, [
         h('span', { class: 'th-index', text: String(i) }),
-        h('span', { class: 'th-token', text: tokenLabel(text, asColumn ? 8 : 12) }),
+        h('span', { class: token?.special ? 'th-token special-token' : 'th-token', text: tokenText(token, asColumn ? 8 : 12) }),
       ]);
     }
+    if (kind === 'head') return h('th', { attrs: { scope: asColumn ? 'col' : 'row' }, class: 'th-dim', text: `H${this.head}` });
     return h('th', { attrs: { scope: asColumn ? 'col' : 'row' }, class: 'th-dim', text: String(i) });
   }
 
   private render(): void {
     const { step, rows, cols } = this;
-    const axes = stepAxes(step.id);
+    const axes = stepAxes(step.id, step.params);
     const data = step.data;
     const corner = h('th', { class: 'corner', attrs: { scope: 'col' }, text: `${axisWord(axes.rows)} ╲ ${axisWord(axes.cols)}` });
     const head = h('thead', {}, [h('tr', {}, [corner, ...range(this.colsShown).map((j) => this.header(axes.cols, j, true))])]);
@@ -151,12 +153,33 @@ function axisWord(kind: AxisKind): string {
       return 'token';
     case 'input':
       return 'in';
+    case 'pair':
+      return 'pair';
+    case 'head':
+      return 'head';
     default:
       return 'dim';
   }
 }
 
 const range = (k: number) => Array.from({ length: k }, (_, i) => i);
+
+/** Grouped-query attention: every query head with the KV head it reads, this head's group marked. */
+function groupMap(step: TraceStepView, head: number): HTMLElement {
+  const heads = step.params?.heads ?? 0;
+  const kvHeads = step.params?.kvHeads ?? 0;
+  const mine = step.data[0];
+  if (!heads || !kvHeads) return h('p', { class: 'muted', text: `KV head ${mine}` });
+  const group = heads / kvHeads;
+  const items = range(kvHeads).map((kv) =>
+    h('li', { class: kv === mine ? 'group current' : 'group' }, [
+      h('span', { class: 'group-heads' }, range(group).map((g) => h('span', { class: kv * group + g === head ? 'qhead current' : 'qhead', text: `H${kv * group + g}` }))),
+      h('span', { class: 'group-arrow', text: '→', attrs: { 'aria-hidden': 'true' } }),
+      h('span', { class: 'kvhead', text: `KV${kv}` }),
+    ]),
+  );
+  return h('ul', { class: 'group-map', attrs: { 'aria-label': `Query heads → KV heads; head ${head} reads KV head ${mine}` } }, items);
+}
 
 export interface TraceInput {
   readonly trace: TraceData | null;
@@ -235,9 +258,9 @@ export class TraceView {
       ),
     );
     const cards = trace.steps.map((s, i) => {
-      const axes = stepAxes(s.id);
+      const axes = stepAxes(s.id, s.params);
       const explainable = isExplainableStep(s.id);
-      const table = new MatrixTable(s, words[i].title, input.tokens, explainable ? (cell) => this.onExplain(cell, s.id) : null);
+      const table = new MatrixTable(s, words[i].title, input.tokens, explainable ? (cell) => this.onExplain(cell, s.id) : null, trace.head);
       this.tables.push(table);
       const slot = h('div', { class: 'explain-slot' });
       if (explainable) this.slots.set(s.id, slot);
@@ -249,7 +272,7 @@ export class TraceView {
         ]),
         h('p', { class: 'trace-expl', text: words[i].explanation }),
         h('p', { class: 'trace-shape' }, [h('span', { class: 'shape', text: formatShape(s.shape) }), ` ${axes.describe}`]),
-        table.element,
+        s.id === 'keys.groups' ? groupMap(s, trace.head) : table.element,
         explainable ? slot : null,
       ]);
     });

@@ -61,7 +61,7 @@ const WORDS: Readonly<Record<TraceStepId, Words>> = {
     }
     return c.causal
       ? ['Mask', 'scores[i, j] = −∞ for j > i', 'Causal mask: a query may not see later tokens, so those scores become −∞ (weight 0 after softmax).']
-      : ['Mask', 'no mask', 'No mask: every query sees every key.'];
+      : ['Mask', 'no mask', 'No mask (bidirectional, as in an encoder like BERT): every query sees every key, the ones after it as well as the ones before.'];
   },
   attnWeights: () => ['Softmax', 'weights = softmax(scores) along each row', 'Each row becomes a probability distribution over keys; it sums to 1.'],
   contextVectors: () => ['weights·V', 'context = weights·V', 'Each query’s output is the weighted average of the values it attends to.'],
