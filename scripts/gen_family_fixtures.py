@@ -31,6 +31,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture_tokenizers  # noqa: E402  (tokenizer.json files for the text cases; ids from HF's Rust tokenizers)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "test", "fixtures", "families")
 
@@ -1295,6 +1298,36 @@ def case_specs():
                "sa_layer_norm, ffn.lin1/lin2, output_layer_norm", "no token_type_embeddings",
                "LayerNorm eps 1e-12 is hard-coded in modeling_distilbert.py (the config has no eps key)",
                "vocab_transform / vocab_layer_norm / vocab_projector.bias (MLM head) are in the file, unused"]))
+    # Text cases: the folder also holds a tokenizer.json; the input is text, its ids come from HF's Rust tokenizers.
+    text = "def add(a, b):\n    return a + b  # 😀 猫\r\n"
+    tok, vocab = fixture_tokenizers.byte_level_bpe(text, 40)
+    specs.append(dict(
+        name="llama_text_bytelevel", family="llama", seed=113, text=text, tokenizer=tok,
+        config=llama_like_config("llama", "LlamaForCausalLM", max_position_embeddings=128, rope_scaling=None,
+                                 rope_theta=500000.0, tie_word_embeddings=True, torch_dtype="bfloat16",
+                                 **dict(llama_common, vocab_size=vocab)),
+        notes=["text input: tokenizer.json is Llama 3's pipeline (Split regex + ByteLevel, ByteLevel and "
+               "TemplateProcessing post-processors putting <|begin_of_text|> first) with a 256-byte alphabet and 40 "
+               "merges learnt from the text; input_ids are Hugging Face tokenizers' encode(text)"]))
+    text = "Hello world, café ☕ 猫! Hello again"
+    tok, vocab = fixture_tokenizers.sentencepiece_bpe(text, 24)
+    specs.append(dict(
+        name="mistral_text_bytefallback", family="mistral", seed=114, text=text, tokenizer=tok,
+        config=llama_like_config("mistral", "MistralForCausalLM", head_dim=8, hidden_size=32, intermediate_size=64,
+                                 max_position_embeddings=128, num_attention_heads=4, num_key_value_heads=2,
+                                 rope_theta=10000.0, sliding_window=6, tie_word_embeddings=False,
+                                 torch_dtype="float32", vocab_size=vocab),
+        notes=["text input: tokenizer.json is Llama 2's / Mistral's pipeline (Prepend and Replace ▁ normalizers, BPE "
+               "with byte_fallback, <s> first) with the text's characters except the first non-ASCII one (which falls "
+               "back to <0xNN> byte tokens) and 24 merges", "sliding_window 6"]))
+    text = "The café's cat sat on the mat, 猫 and 犬!"
+    tok, vocab = fixture_tokenizers.wordpiece(text)
+    specs.append(dict(
+        name="bert_text_wordpiece", family="bert", seed=115, prefix="", text=text, tokenizer=tok,
+        config=bert_config("bert", "BertModel", vocab_size=vocab),
+        notes=["text input: tokenizer.json is bert-base-uncased's pipeline (BertNormalizer lowercase, BertPreTokenizer, "
+               "[CLS] ... [SEP]) with the text's characters, ## pieces and every other word whole; one CJK character is "
+               "not in the vocabulary and becomes [UNK]", "token_type_ids all 0"]))
     return specs
 
 
@@ -1350,7 +1383,7 @@ def build_case(spec):
         params = distilbert_params(cfg, init)
     else:
         raise ValueError(fam)
-    ids = make_ids(spec, init)
+    ids = spec["ids"] if "ids" in spec else make_ids(spec, init)
     store = TORCH_DTYPE_NAMES[cfg["torch_dtype"]]
     stored = {k: v.to(store).contiguous() for k, v in params.items()}
     stored.update(buffers)
@@ -1471,6 +1504,13 @@ def gen_case(spec, root):
     cfg, fam, name = spec["config"], spec["family"], spec["name"]
     cdir = os.path.join(root, name)
     os.makedirs(cdir)
+    encoded = None
+    if "tokenizer" in spec:
+        tok_path = os.path.join(cdir, "tokenizer.json")
+        write_text(tok_path, json.dumps(spec["tokenizer"], ensure_ascii=False, indent=2) + "\n")
+        encoded = fixture_tokenizers.rust_encode(tok_path, spec["text"])
+        spec = dict(spec, ids=encoded["ids"], n=len(encoded["ids"]))
+        assert max(spec["ids"]) < cfg["vocab_size"], name
     ids, params, stored = build_case(spec)
     n = len(ids)
     assert n == spec["n"]
@@ -1532,6 +1572,9 @@ def gen_case(spec, root):
                       "torch.nn.TransformerEncoderLayer fed the same weights" if module_diff is not None else "")),
         "notes": spec["notes"],
         "n": n,
+        **({"text": spec["text"], "tokens": encoded["tokens"], "special_tokens_mask": encoded["special"],
+            "tokenizer": "tokenizer.json; input_ids = tokenizers (Rust, npm binding) Tokenizer.fromFile(...).encode(text)"}
+           if encoded else {}),
         "input_ids": ids,
         "position_ids": [int(p) for p in ref["position_ids"].tolist()],
     }

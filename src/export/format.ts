@@ -52,7 +52,7 @@ export interface ExportProvenance {
 export const JSON_FORMAT = { format: 'attention-inspector/inspection', version: 1 } as const;
 
 function tokenJson(t: InspectedToken) {
-  return { id: t.id, text: t.text, display: t.display, start: t.start, end: t.end };
+  return { id: t.id, text: t.text, display: t.display, start: t.start, end: t.end, ...(t.special ? { special: true } : {}) };
 }
 
 /**
@@ -121,7 +121,8 @@ export function* inspectionCsv(result: PipelineResult, checkpoint?: () => void):
   yield 'layer,head,query,key,query_token,key_token,weight,score\r\n';
   const { inspection } = result;
   const n = inspection.n;
-  const labels = result.tokens.map((t) => csvField(t.text ?? ''));
+  // A special token covers no text: its label is its name (<s>, [CLS]).
+  const labels = result.tokens.map((t) => csvField((t.special ? t.display : t.text) ?? ''));
   for (let layer = 0; layer < inspection.layers; layer++) {
     const attention = inspection.layer(layer, checkpoint);
     const weights = attention.attnWeights.data;

@@ -22,6 +22,9 @@ interface FamilyCase {
   case: string;
   model_type: string;
   input_ids: number[];
+  /** Text cases: the folder has a tokenizer.json and input_ids are Hugging Face tokenizers' encode(text). */
+  text?: string;
+  special_tokens_mask?: number[];
   position_ids: number[];
   mask: { kind: 'causal' | 'sliding_window_causal' | 'bidirectional'; sliding_window?: number; visible_keys: [number, number][] };
   files: string[];
@@ -68,7 +71,7 @@ describe('model families (test/fixtures/families, scripts/gen_family_fixtures.py
         assert.equal(info.heads, c.attentions[0].length);
         assert.equal(info.kvHeads, config.num_key_value_heads ?? info.heads);
         assert.equal(info.causal, c.mask.kind !== 'bidirectional');
-        assert.equal(info.tokenizer, null, 'no tokenizer is guessed');
+        assert.equal(info.tokenizer, c.text === undefined ? null : 'huggingface', 'the folder\'s tokenizer.json, and none is guessed');
         assert.equal(info.parameters, (loaded.model.kind === 'transformer' ? countUsed(c) : NaN), 'parameters: the tensors used, a tied head once');
       });
 
@@ -77,7 +80,8 @@ describe('model families (test/fixtures/families, scripts/gen_family_fixtures.py
           const result = runPipeline({ ids: c.input_ids }, loaded, { maxTokens: 4096, keep, topK: 5 });
           const { inspection } = result;
           assert.equal(result.truncation, null);
-          assert.deepEqual(result.tokens.map((t) => [t.id, t.text, t.start]), c.input_ids.map((id) => [id, null, null]), 'ids as given, no text without a tokenizer');
+          assert.deepEqual(result.tokens.map((t) => t.id), c.input_ids, 'ids as given');
+          assert.ok(result.tokens.every((t) => t.start === null && (c.text === undefined) === (t.text === null)), 'no offsets for ids; their text only where the folder has a tokenizer');
           // Ask in an order that defeats the one-layer cache: last, first, then every layer again.
           for (const layer of [c.attentions.length - 1, 0, ...c.attentions.keys()]) {
             const a = inspection.layer(layer);
@@ -92,6 +96,28 @@ describe('model families (test/fixtures/families, scripts/gen_family_fixtures.py
             assert.deepEqual(inspection.topNext, []);
             assert.equal(inspection.perplexity, null);
           }
+        });
+      }
+
+      if (c.text !== undefined) {
+        const text = c.text;
+        it('text through the folder\'s tokenizer.json: Hugging Face\'s ids, specials marked with empty ranges, the same attentions', () => {
+          const result = runPipeline({ text }, loaded, { maxTokens: 4096, keep: 'inputs', topK: 5 });
+          assert.deepEqual(result.tokens.map((t) => t.id), c.input_ids, 'ids equal Rust tokenizers\' encode(text)');
+          assert.deepEqual(result.tokens.map((t) => (t.special ? 1 : 0)), c.special_tokens_mask, 'special tokens');
+          // Tokens holding parts of one character (byte fallback) share its range; nothing goes backwards, no gaps.
+          let at = 0;
+          let from = 0;
+          for (const t of result.tokens) {
+            assert.ok(t.start !== null && t.end !== null && t.start >= from && t.end >= at && t.end >= t.start, `offsets go forwards at token ${t.id}`);
+            if (t.special) assert.equal(t.start, t.end, 'a special token has an empty range');
+            else assert.ok(t.start <= at && t.end > t.start, `the tokens cover the text (token ${t.id} at ${t.start})`);
+            from = t.start;
+            at = t.end;
+          }
+          assert.equal(at, text.length, 'the last token ends the text');
+          for (const layer of c.attentions.keys()) check(c, 'attentions', result.inspection.layer(layer).attnWeights.data, c.attentions[layer], `layer ${layer} attentions`);
+          if (c.top_next) assert.deepEqual(result.inspection.topNext.map((t) => t.id), c.top_next.map((t) => t.id), 'top-5 ids');
         });
       }
 
@@ -249,16 +275,34 @@ describe('model families in the CLI: inspect --model DIR --ids (dist/cli.js)', f
       assert.equal(r.status, 0, r.stderr);
       const got = JSON.parse(r.stdout);
       assert.equal(got.model.family, c.model_type);
-      assert.deepEqual(got.tokens.map((t: { id: number; text: unknown }) => [t.id, t.text]), c.input_ids.map((id) => [id, null]));
+      assert.deepEqual(got.tokens.map((t: { id: number }) => t.id), c.input_ids);
+      assert.ok(got.tokens.every((t: { text: unknown }) => (c.text === undefined) === (t.text === null)), 'token text only where the folder has a tokenizer');
       check(c, 'attentions', got.attentions.flat(3), c.attentions, 'attentions');
       check(c, 'scores', got.scores.flat(3).map((v: number | null) => (v === null ? -Infinity : v)), c.scores, 'scores');
       if (c.top_next) {
-        assert.deepEqual(got.topNext.map((t: { id: number; text: unknown }) => [t.id, t.text]), c.top_next.map((t) => [t.id, null]));
+        assert.deepEqual(got.topNext.map((t: { id: number }) => t.id), c.top_next.map((t) => t.id));
         assertClose([got.perplexity], [c.perplexity!], 'perplexity');
       } else {
         assert.deepEqual(got.topNext, []);
         assert.equal(got.perplexity, null);
       }
+    });
+  }
+
+  for (const name of CASES.filter((n) => expectedOf(n).text !== undefined)) {
+    it(`${name}: --text reads the folder's tokenizer.json and gives the fixture's ids and attentions`, () => {
+      const c = expectedOf(name);
+      const r = cli(['inspect', '--model', folderOf(name), '--text', c.text!, '--top-k', '5']);
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout);
+      assert.equal(got.model.tokenizer, 'huggingface');
+      assert.deepEqual(got.tokens.map((t: { id: number }) => t.id), c.input_ids);
+      const specials = got.tokens.filter((t: { special?: boolean }) => t.special);
+      assert.equal(specials.length, c.special_tokens_mask!.filter(Boolean).length, 'special tokens are marked in the JSON');
+      const covered = got.tokens.filter((t: { special?: boolean }) => !t.special).map((t: { start: number; end: number }) => [t.start, t.end]);
+      assert.deepEqual([covered[0][0], covered[covered.length - 1][1]], [0, c.text!.length], 'the other tokens cover the input');
+      check(c, 'attentions', got.attentions.flat(3), c.attentions, 'attentions');
+      if (c.top_next) assertClose([got.perplexity], [c.perplexity!], 'perplexity');
     });
   }
 
