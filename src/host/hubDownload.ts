@@ -1,6 +1,8 @@
-/** Gets a Hub model onto disk with a cancellable progress notification (the host's side of src/model/hub). */
+/** Gets a Hub model onto disk with a cancellable progress notification (the host's side of src/hub). */
 import * as vscode from 'vscode';
-import { downloadHubModel, isAbortError, validateRepoId, DEFAULT_HUB_ENDPOINT } from '../model/hub';
+import { findCachedSnapshot, hubCacheDir } from '../hub/cache';
+import { downloadHubModel } from '../hub/download';
+import { DEFAULT_HUB_ENDPOINT, isAbortError, validateRepoId } from '../hub/errors';
 import { formatBytes } from '../present/limits';
 import { ModelSetupError, UserCancelled } from './modelErrors';
 
@@ -9,17 +11,20 @@ function hubEndpoint(configured: string): string {
 }
 
 /**
- * Downloads a Hub model into the extension's global storage with a cancellable progress
- * notification; a model downloaded before is read from the cache without any request.
+ * The snapshot folder of a Hub model in the Hugging Face cache (shared with Python's huggingface_hub),
+ * downloaded first with a cancellable progress notification if it is not there yet. A cached model
+ * shows no notification and makes no request.
  */
-export async function ensureHubModel(repoId: string, endpointSetting: string, storage: vscode.Uri, log: vscode.LogOutputChannel): Promise<string> {
+export async function ensureHubModel(repoId: string, endpointSetting: string, log: vscode.LogOutputChannel): Promise<string> {
   let id: string;
   try {
     id = validateRepoId(repoId);
   } catch (error) {
     throw new ModelSetupError((error as Error).message, 'openSettings');
   }
-  const cacheRoot = vscode.Uri.joinPath(storage, 'hub').fsPath;
+  const cacheDir = hubCacheDir();
+  const cached = await findCachedSnapshot(cacheDir, id, 'main');
+  if (cached !== undefined) return cached;
   const endpoint = hubEndpoint(endpointSetting);
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Attention Inspector: ${id}`, cancellable: true },
@@ -29,7 +34,8 @@ export async function ensureHubModel(repoId: string, endpointSetting: string, st
       let reported = 0;
       let lastUpdate = 0;
       try {
-        const result = await downloadHubModel(id, cacheRoot, {
+        const result = await downloadHubModel(id, {
+          cacheDir,
           endpoint,
           token: process.env.HF_TOKEN,
           signal: controller.signal,
@@ -44,7 +50,7 @@ export async function ensureHubModel(repoId: string, endpointSetting: string, st
             progress.report({ message: `downloading ${p.file}: ${formatBytes(p.overallReceived)}${total}`, increment });
           },
         });
-        log.info(`${id}: ${result.fromCache ? 'read from the cache' : 'downloaded'} at ${result.folder}`);
+        log.info(`${id}: ${result.fromCache ? 'found in' : 'downloaded into'} the Hugging Face cache at ${result.folder}`);
         return result.folder;
       } catch (error) {
         if (isAbortError(error)) throw new UserCancelled();
@@ -55,4 +61,3 @@ export async function ensureHubModel(repoId: string, endpointSetting: string, st
     },
   );
 }
-

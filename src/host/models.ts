@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { errorKind } from '../errors';
-import { validateRepoId } from '../model/hub';
+import { validateRepoId } from '../hub/errors';
 import { describeModelFolder, type ModelFolderSummary } from '../model/folderSummary';
 import { modelShapeText } from '../present/modelSummary';
 import type { ModelSpec } from '../worker/protocol';
@@ -22,7 +22,7 @@ function checkFolderSetting(folder: string): string | undefined {
 }
 
 /** Turns the model settings into what the worker runs; may download a Hub model first. */
-export async function resolveModel(settings: Settings, storage: vscode.Uri, log: vscode.LogOutputChannel): Promise<ModelSpec> {
+export async function resolveModel(settings: Settings, _storage: vscode.Uri, log: vscode.LogOutputChannel): Promise<ModelSpec> {
   switch (settings.model) {
     case 'random':
       return { kind: 'random', config: { ...settings.random } };
@@ -32,7 +32,7 @@ export async function resolveModel(settings: Settings, storage: vscode.Uri, log:
       return { kind: 'folder', folder: settings.modelFolder, label: basename(settings.modelFolder) || settings.modelFolder };
     }
     case 'huggingFace': {
-      const folder = await ensureHubModel(settings.huggingFaceModel, settings.huggingFaceEndpoint, storage, log);
+      const folder = await ensureHubModel(settings.huggingFaceModel, settings.huggingFaceEndpoint, log);
       return { kind: 'folder', folder, label: settings.huggingFaceModel, hubId: settings.huggingFaceModel };
     }
   }
@@ -162,7 +162,7 @@ export async function chooseModel(context: vscode.ExtensionContext, log: vscode.
   // Download now, while the user is waiting for it, and check the files before switching to them.
   let folder: string;
   try {
-    folder = await ensureHubModel(id, settings.huggingFaceEndpoint, context.globalStorageUri, log);
+    folder = await ensureHubModel(id, settings.huggingFaceEndpoint, log);
   } catch (error) {
     if (!(error instanceof UserCancelled)) void vscode.window.showErrorMessage((error as Error).message);
     return false;

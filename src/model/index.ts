@@ -35,19 +35,3 @@ export {
 } from './gpt2Checkpoint';
 export { checkpointFamily, loadModelFolder, modelFolderFamily, SUPPORTED_MODEL_TYPES } from './modelFolder';
 export type { CheckpointFamily } from './family';
-export {
-  COMPLETE_MARKER,
-  DEFAULT_HUB_ENDPOINT,
-  DEFAULT_STALL_TIMEOUT_MS,
-  HubAbortError,
-  HubError,
-  downloadHubModel,
-  hubCacheFolder,
-  isAbortError,
-  validateRepoId,
-  validateRevision,
-  type HubDownloadOptions,
-  type HubDownloadProgress,
-  type HubDownloadResult,
-  type HubErrorKind,
-} from './hub';
