@@ -108,7 +108,7 @@ export async function qwenMemoryChild(folder: string): Promise<QwenMemoryResult>
   if (!first || !thumbnails) throw new Error('bench: no attention for layer 0');
   const session = new InspectionSession(1, result);
   // postMessage serialises the summary (layer 0's matrices, the thumbnails) to send it to the host.
-  const sent = serialize({ weights: first.attnWeights.data, scores: first.attnScores.data, thumbnails, metrics: result.inspection.metrics });
+  const summaryBytes = serialize({ weights: first.attnWeights.data, scores: first.attnScores.data, thumbnails, metrics: result.inspection.metrics }).length;
   sample(true);
   const inspectMs = performance.now() - t1;
 
@@ -132,7 +132,7 @@ export async function qwenMemoryChild(folder: string): Promise<QwenMemoryResult>
     time(`trace ${layer}/0`, () => void session.trace(layer, 0, checkpoint));
   }
   return {
-    summaryBytes: sent.length,
+    summaryBytes,
     parameters: shape.weightBytes / 4,
     weightBytes: shape.weightBytes,
     tokens: result.inspection.n,

@@ -357,11 +357,17 @@ export function addBiasInPlace(x: Tensor, bias: Tensor, op = 'addBias'): Tensor 
 const CHECKPOINT_MACS = 1 << 26;
 
 /**
- * Calls `block(r0, r1)` over rows [0, m) in blocks of about CHECKPOINT_MACS multiply-adds, with the
+ * The same for a projection by a weight matrix (linear, linearTransposed): each block is one WebAssembly
+ * call, which copies and packs one whole operand, so a block must be long beside that (here ~10 ms).
+ */
+const PROJECTION_BLOCK_MACS = 1 << 28;
+
+/**
+ * Calls `block(r0, r1)` over rows [0, m) in blocks of about `blockMacs` multiply-adds, with the
  * checkpoint between blocks (throwing from it stops the work). Without a checkpoint: one block.
  */
-export function inRowBlocks(m: number, macsPerRow: number, checkpoint: (() => void) | undefined, block: (r0: number, r1: number) => void): void {
-  const rows = checkpoint ? Math.max(16, Math.floor(CHECKPOINT_MACS / Math.max(1, macsPerRow))) : m;
+export function inRowBlocks(m: number, macsPerRow: number, checkpoint: (() => void) | undefined, block: (r0: number, r1: number) => void, blockMacs = CHECKPOINT_MACS): void {
+  const rows = checkpoint ? Math.max(16, Math.floor(blockMacs / Math.max(1, macsPerRow))) : m;
   for (let r0 = 0; r0 < m; r0 += rows) {
     if (r0) checkpoint?.();
     block(r0, Math.min(m, r0 + rows));
@@ -369,7 +375,7 @@ export function inRowBlocks(m: number, macsPerRow: number, checkpoint: (() => vo
 }
 
 /**
- * x · W + b with W in [d_in, d_out] layout. With a checkpoint, a big product runs in blocks of rows with a checkpoint between them
+ * x · W + b with W in [d_in, d_out] layout. With a checkpoint, a big product runs in blocks of rows (PROJECTION_BLOCK_MACS) with a checkpoint between them
  * (throwing from it stops the product), so cancelling never waits for a whole GEMM.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | undefined, op = 'linear', checkpoint?: () => void): Tensor {
@@ -377,21 +383,40 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | undefined, op =
   const [k2, n] = dims2(op, 'weight', weight);
   if (k !== k2) throw new ShapeError(op, `inner dimensions differ: ${fmtShape(x.shape)} · ${fmtShape(weight.shape)}`);
   const out: Tensor = { shape: [m, n], data: new Float32Array(m * n) }; // [m, n]
-  inRowBlocks(m, k * n, checkpoint, (r0, r1) => matmulInto(x.data.subarray(r0 * k, r1 * k), weight.data, out.data.subarray(r0 * n, r1 * n), r1 - r0, k, n));
+  inRowBlocks(m, k * n, checkpoint, (r0, r1) => matmulInto(x.data.subarray(r0 * k, r1 * k), weight.data, out.data.subarray(r0 * n, r1 * n), r1 - r0, k, n), PROJECTION_BLOCK_MACS);
   if (bias) addBiasInPlace(out, bias, op);
   return out;
 }
 
 /**
  * x · Wᵀ + b with W in nn.Linear's [d_out, d_in] layout, read as stored (each output is a dot product of
- * two contiguous rows). Blocks of rows and checkpoints as in linear.
+ * two contiguous rows). With a checkpoint, a big product runs in blocks with a checkpoint between them,
+ * as in linear; the blocks split whichever side copies less per block. Each WebAssembly call copies both
+ * operands in, so blocks of rows of x would copy (and pack) the whole weight matrix every few rows, which
+ * doubles the time of a 0.5B model's projections; blocks of output columns are blocks of rows of W, so the
+ * weights are copied once in all and only x is copied per block. Every output is the same dot product
+ * either way (the split never cuts k), so the result is bit-identical to one unsplit product.
  */
 export function linearTransposed(x: Tensor, weight: Tensor, bias: Tensor | undefined, op = 'linearTransposed', checkpoint?: () => void): Tensor {
   const [m, k] = dims2(op, 'input', x);
   const [n, k2] = dims2(op, 'weight', weight);
   if (k !== k2) throw new ShapeError(op, `inner dimensions differ: ${fmtShape(x.shape)} · ${fmtShape(weight.shape)}ᵀ`);
   const out: Tensor = { shape: [m, n], data: new Float32Array(m * n) }; // [m, n]
-  inRowBlocks(m, k * n, checkpoint, (r0, r1) => matmulTransposedInto(x.data.subarray(r0 * k, r1 * k), weight.data, out.data.subarray(r0 * n, r1 * n), r1 - r0, k, n));
+  if (checkpoint && n > m && m * k * n > PROJECTION_BLOCK_MACS) inColumnBlocks(x.data, weight.data, out.data, m, k, n, checkpoint);
+  else inRowBlocks(m, k * n, checkpoint, (r0, r1) => matmulTransposedInto(x.data.subarray(r0 * k, r1 * k), weight.data, out.data.subarray(r0 * n, r1 * n), r1 - r0, k, n), PROJECTION_BLOCK_MACS);
   if (bias) addBiasInPlace(out, bias, op);
   return out;
+}
+
+/** out[m, n] = A[m, k] · B[n, k]ᵀ in blocks of about PROJECTION_BLOCK_MACS over n (rows of B), with the checkpoint between blocks. */
+function inColumnBlocks(A: Float32Array, B: Float32Array, out: Float32Array, m: number, k: number, n: number, checkpoint: () => void): void {
+  const cols = Math.min(n, Math.max(16, Math.floor(PROJECTION_BLOCK_MACS / (m * k))));
+  const scratch = new Float32Array(m * cols); // [m, cols]
+  for (let j0 = 0; j0 < n; j0 += cols) {
+    if (j0) checkpoint();
+    const width = Math.min(cols, n - j0);
+    const block = scratch.subarray(0, m * width); // [m, width]
+    matmulTransposedInto(A, B.subarray(j0 * k, (j0 + width) * k), block, m, k, width);
+    for (let i = 0; i < m; i++) out.set(block.subarray(i * width, (i + 1) * width), i * n + j0);
+  }
 }
