@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { add, addBiasInPlace, dot, geluInPlace, layerNorm, matmul, matmulInto, matmulTransposed, matmulTransposedInto, softmax, softmaxRowInPlace } from '../../../src/engine/kernels';
+import { add, addBiasInPlace, dot, geluInPlace, layerNorm, linear, linearTransposed, matmul, matmulInto, matmulTransposed, matmulTransposedInto, softmax, softmaxRowInPlace } from '../../../src/engine/kernels';
+import { CancelledError } from '../../../src/errors';
 import { ShapeError, tensor } from '../../../src/engine/tensor';
 import { assertClose } from '../helpers';
 
@@ -136,6 +137,35 @@ describe('kernels', () => {
 
     it('tensor() rejects data of the wrong length', () => {
       assert.throws(() => tensor([2, 3], [1, 2]), /tensor: shape \[2, 3\] needs 6 values but got 2/);
+    });
+  });
+
+  describe('projections with a checkpoint', () => {
+    const seeded = (size: number, seed: number) => Float32Array.from({ length: size }, (_, i) => Math.sin(seed + i * 0.7311) * 0.5);
+    // Above the 2^28 multiply-adds of one block: 96·1024·3000 ≈ 2^28.1, so the products run in blocks.
+    const [m, k, n] = [96, 1024, 3000];
+    const x = tensor([m, k], seeded(m * k, 1));
+    const bias = tensor([n], seeded(n, 3));
+
+    it('linearTransposed in blocks of output columns gives the unsplit product bit for bit, and stops when the checkpoint throws', () => {
+      const w = tensor([n, k], seeded(n * k, 2)); // nn.Linear's [out, in]: more outputs than rows, so columns split
+      const whole = linearTransposed(x, w, bias, 'proj');
+      let calls = 0;
+      const blocked = linearTransposed(x, w, bias, 'proj', () => calls++);
+      assert.ok(calls >= 1, `checkpoint called ${calls} times`);
+      assert.deepEqual(blocked.shape, [m, n]);
+      assert.ok(blocked.data.every((v, i) => Object.is(v, whole.data[i])), 'the blocked product differs from the whole one');
+      assert.throws(() => linearTransposed(x, w, bias, 'proj', () => { throw new CancelledError(); }), CancelledError);
+    });
+
+    it('linear in blocks of rows gives the unsplit product bit for bit', () => {
+      const xs = tensor([3000, 96], seeded(3000 * 96, 4));
+      const w = tensor([96, 1024], seeded(96 * 1024, 5)); // [in, out]
+      const whole = linear(xs, w, undefined, 'conv1d');
+      let calls = 0;
+      const blocked = linear(xs, w, undefined, 'conv1d', () => calls++);
+      assert.ok(calls >= 1, `checkpoint called ${calls} times`);
+      assert.ok(blocked.data.every((v, i) => Object.is(v, whole.data[i])), 'the blocked product differs from the whole one');
     });
   });
 });
