@@ -119,6 +119,14 @@ describe('hub: downloads into the Hugging Face cache', () => {
   const download = (repo: string, options: HubDownloadOptions = {}) => downloadHubModel(repo, { cacheDir, endpoint: hub.url, token: '', stallTimeoutMs: 5000, ...options });
   const repoDir = (repo: string) => join(cacheDir, `models--${repo.replace('/', '--')}`);
 
+  // The library logs each download with console.debug.
+  const debug = console.debug;
+  before(() => {
+    console.debug = () => undefined;
+  });
+  after(() => {
+    console.debug = debug;
+  });
   beforeEach(async () => {
     cacheDir = await mkdtemp(join(tmpdir(), 'hf-cache-'));
   });
@@ -314,6 +322,30 @@ describe('hub: downloads into the Hugging Face cache', () => {
     await expectHubError(download('org/bad'), 'checksum', ['SHA-256']);
     const files = await tree(cacheDir);
     assert.ok(!files.some((f) => f.endsWith('.incomplete') || f.endsWith('model.safetensors')), files.join(', '));
+  });
+
+  it('reads HF_ENDPOINT and HF_TOKEN when no endpoint or token is given', async () => {
+    await start([['org/gated', tinyRepo({ gatedToken: 'hf_env' })]]);
+    const saved = { endpoint: process.env.HF_ENDPOINT, token: process.env.HF_TOKEN };
+    process.env.HF_ENDPOINT = hub.url;
+    process.env.HF_TOKEN = 'hf_env';
+    try {
+      const result = await downloadHubModel('org/gated', { cacheDir });
+      assert.equal((await loadGpt2Folder(result.folder)).blocks.length, 2);
+      assert.ok(hub.requests.length > 0 && hub.requests.every((r) => r.authorization === 'Bearer hf_env'));
+    } finally {
+      for (const [name, value] of [['HF_ENDPOINT', saved.endpoint], ['HF_TOKEN', saved.token]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  it('a Hub that never answers times out', async () => {
+    const silent = await startServer(() => undefined);
+    servers.push(silent);
+    hub = silent;
+    await expectHubError(download('org/tiny', { stallTimeoutMs: 200 }), 'timeout', ['sent nothing for 200 ms', '/api/models/org/tiny']);
   });
 
   it('a Hub nobody answers on is a network error naming the host', async () => {
