@@ -22,8 +22,8 @@ function sub(name: string, index: number | string): HTMLElement {
   return h('span', { class: 'var' }, [name, h('sub', { text: String(index) })]);
 }
 
-function cellNum(v: number): HTMLTableCellElement {
-  const td = h('td', { class: v === -Infinity ? 'num neg-inf' : 'num', text: formatNumber(v, 4) });
+function cellNum(v: number, digits = 4): HTMLTableCellElement {
+  const td = h('td', { class: v === -Infinity ? 'num neg-inf' : 'num', text: formatNumber(v, digits) });
   td.title = exactNumber(v);
   return td;
 }
@@ -237,7 +237,7 @@ export class ExplainView {
     const sel = selectPairs(r.pairs);
     const th = (cells: Child[]) => h('th', { attrs: { scope: 'col' } }, cells);
     const head = h('tr', {}, [
-      th(['pair k']),
+      th(['k']),
       ...(scaled ? [th(['θ', h('sup', { text: `−2k/${r.rope.rotaryDims}` })])] : []),
       th([scaled ? 'f' : 'f = θ', scaled ? h('sub', { text: 'k' }) : h('sup', { text: `−2k/${r.rope.rotaryDims}` }), scaled ? ' scaled' : null]),
       th([`${i}·f`, h('sub', { text: 'k' })]),
@@ -247,13 +247,13 @@ export class ExplainView {
     ]);
     const rows: HTMLElement[] = sel.shown.map((p) =>
       h('tr', {}, [
-        h('th', { attrs: { scope: 'row' }, text: `${p.k}, ${p.k + half}` }),
-        ...(scaled ? [cellNum(p.unscaledFreq ?? NaN)] : []),
-        cellNum(p.freq),
-        cellNum(p.angleQuery),
-        cellNum(p.angleKey),
-        cellNum(p.before),
-        cellNum(p.after),
+        h('th', { attrs: { scope: 'row', title: `dims ${p.k} and ${p.k + half}` }, text: String(p.k) }),
+        ...(scaled ? [cellNum(p.unscaledFreq ?? NaN, 3)] : []),
+        cellNum(p.freq, 3),
+        cellNum(p.angleQuery, 3),
+        cellNum(p.angleKey, 3),
+        cellNum(p.before, 3),
+        cellNum(p.after, 3),
       ]),
     );
     if (sel.omitted > 0) {

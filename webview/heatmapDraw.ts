@@ -2,7 +2,7 @@
 // scaled), the masked-cell hatch, token labels on both axes, outlines, and the colour legend.
 import type { TokenView } from '../src/protocol';
 import { LUT_SIZE, textColorOn } from './colorScales';
-import { maskLegend } from '../src/present/family';
+import { maskLegend, NO_MASK_LEGEND } from '../src/present/family';
 import { formatNumber, labelIndices, labelStep, tokenText } from './format';
 import { visibleRange, type Geometry } from './geometry';
 import { colorize, type HeatmapMatrix } from './matrix';
@@ -419,13 +419,21 @@ export function drawLegend(ctx: CanvasRenderingContext2D, x: number, y: number, 
     ctx.fillText(`scale ends at the 99.5th percentile; max ${formatNumber(spec.max, 3)}`, x, by + barH + 19);
   }
 
-  // Masked swatch (models without a mask have no masked cells to explain).
+  // Masked swatch; a model without a mask (an encoder) says so instead.
+  const sx = wide ? x + barW + 24 : x;
+  const sy = wide ? by - 2 : by + barH + 36;
   if (!spec.causal) {
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'alphabetic';
+    ctx.font = uiFont(theme, 12);
+    ctx.fillStyle = theme.foreground;
+    ctx.fillText(NO_MASK_LEGEND.label, sx, sy + 8);
+    ctx.font = uiFont(theme, 11);
+    ctx.fillStyle = theme.muted;
+    ctx.fillText(NO_MASK_LEGEND.detail, sx, sy + 22);
     ctx.restore();
     return;
   }
-  const sx = wide ? x + barW + 24 : x;
-  const sy = wide ? by - 2 : by + barH + 36;
   if (spec.hatch) {
     ctx.fillStyle = spec.hatch;
     ctx.fillRect(sx, sy, 16, 16);

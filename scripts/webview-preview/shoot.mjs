@@ -15,9 +15,11 @@ import { chromium } from 'playwright-core';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUT = join(ROOT, 'test-results/preview');
+const FAMILY_OUT = join(ROOT, 'test-results/family-views');
 const serveOnly = process.argv.includes('--serve');
 const filter = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? '';
 mkdirSync(OUT, { recursive: true });
+mkdirSync(FAMILY_OUT, { recursive: true });
 if (!existsSync(join(ROOT, 'dist/webview.js'))) {
   console.error('dist/webview.js is missing: run node scripts/build.mjs first');
   process.exit(2);
@@ -35,7 +37,7 @@ await esbuild.build({
   logLevel: 'warning',
 });
 process.chdir(ROOT);
-const { buildScenario } = createRequire(import.meta.url)(fixtureBundle);
+const { buildScenario, buildFamilyScenario } = createRequire(import.meta.url)(fixtureBundle);
 
 const LONG_TEXT = [
   'Attention lets every token look back at the tokens before it and decide how much each one matters.',
@@ -65,6 +67,24 @@ const scenarios = {
   // Over a thousand tokens (no traces: the stub answers a trace request with an error).
   huge: await buildScenario({ text: Array(4).fill(LONG_TEXT).join('\n\n'), model: 'random', tokenizer: 'gpt2', fileName: 'book.md', traceLayers: [] }),
 };
+// Other families, run by the real engine on their tiny test checkpoints (test/fixtures/families).
+const words = (list, first = 11) => list.map((text, i) => ({ text, id: first + ((i * 37) % 280) }));
+scenarios.llama = await buildFamilyScenario({
+  checkpoint: 'llama_gqa_tied',
+  tokens: [{ text: '<s>', id: 1, special: true }, ...words(['The', ' cat', ' sat', ' on', ' the', ' mat', ' because', ' it', ' was', ' tired', '.'])],
+  fileName: 'story.md',
+});
+scenarios.bert = await buildFamilyScenario({
+  checkpoint: 'bert_noprefix',
+  tokens: [{ text: '[CLS]', id: 2, special: true }, ...words(['the', 'cat', 'sat', 'on', 'the', 'mat', '.']), { text: '[SEP]', id: 3, special: true }],
+  joiner: ' ',
+  fileName: 'story.md',
+});
+scenarios.mistral = await buildFamilyScenario({
+  checkpoint: 'mistral_sliding_window',
+  tokens: [{ text: '<s>', id: 1, special: true }, ...words(['A', ' window', ' of', ' four', ':', ' each', ' token', ' sees', ' itself', ' and', ' three', ' before', ' it', '.'])],
+  fileName: 'window.md',
+});
 console.log(`tokens: ${Object.entries(scenarios).map(([k, v]) => `${k}=${v.summary.tokens.length}`).join(' ')}`);
 
 const encode = (value) =>
@@ -406,6 +426,65 @@ const shots = [
     },
   },
 ];
+
+/** Picks a head in the head picker. */
+async function pickHead(p, name) {
+  await p.locator('.head-select').click();
+  await settle(p, 200);
+  await p.getByRole('option', { name, exact: true }).click();
+  await settle(p, 400);
+}
+
+/**
+ * Every view of one family in one theme: the heatmap with the explanation of a cell (a rotary cell for
+ * the decoders), the layer × head grid with the next-token area, and the step trace (its family steps).
+ */
+function familyShot(fixture, theme, cell, head) {
+  const at = (what) => join(FAMILY_OUT, `${fixture}-${what}-${theme}.png`);
+  return {
+    name: `family-${fixture}-${theme}`,
+    run: async () => {
+      const p = await open(`family-${fixture}-${theme}`, { theme, fixture });
+      await pickHead(p, `Head ${head}`);
+      await p.locator('.hm-canvas').focus();
+      for (let i = 0; i < cell.query; i++) await p.keyboard.press('ArrowDown');
+      for (let i = 0; i < cell.key; i++) await p.keyboard.press('ArrowRight');
+      await p.keyboard.press('Enter');
+      await settle(p, 500);
+      await p.evaluate(() => window.scrollTo(0, 0));
+      await settle(p, 100);
+      await p.screenshot({ path: at('explain') });
+      await p.evaluate(() => document.querySelector('.explain').scrollIntoView({ block: 'start' }));
+      await settle(p, 200);
+      await p.screenshot({ path: at('explain-more') });
+      await p.evaluate(() => document.querySelector('.section-heads').scrollIntoView({ block: 'start' }));
+      await settle(p, 300);
+      await p.screenshot({ path: at('grid') });
+      await p.locator('.section-trace > summary').click();
+      await p.waitForSelector('.trace-card');
+      await settle(p, 300);
+      await p.evaluate(() => document.querySelector('.section-trace').scrollIntoView({ block: 'start' }));
+      await settle(p, 200);
+      await p.screenshot({ path: at('trace') });
+      for (const id of ['queries.angles', 'keys.groups', 'maskedScores']) {
+        const found = await p.evaluate((id) => {
+          const el = document.getElementById(`step-${id}`);
+          el?.scrollIntoView({ block: 'start' });
+          return el !== null;
+        }, id);
+        if (!found) continue;
+        await settle(p, 200);
+        await p.screenshot({ path: at(`trace-${id.replace('.', '-')}`) });
+      }
+      return p;
+    },
+  };
+}
+for (const theme of ['dark', 'light', 'hc']) {
+  shots.push(familyShot('llama', theme, { query: 9, key: 4 }, 3));
+  shots.push(familyShot('bert', theme, { query: 2, key: 6 }, 1));
+}
+shots.push(familyShot('mistral', 'dark', { query: 12, key: 4 }, 0));
 
 for (const shot of shots) {
   if (filter && !shot.name.includes(filter)) continue;

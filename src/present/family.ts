@@ -42,9 +42,12 @@ export function rotarySentence(rope: RopeConfig, headDim: number, query: number,
     `Rotary positions (RoPE, θ = ${rope.theta}): before the match, ${which} are turned in ${half} pairs (dim k with dim k + ${half}). ` +
     `Pair k of query #${query} turns by ${query}·f_k and pair k of key #${key} by ${key}·f_k, with f_k = θ^(−2k/${rope.rotaryDims})` +
     `${rope.scaling.type === 'default' ? '' : ` and ${ropeScalingName(rope)}`}. ` +
-    `Only the difference ${key} − ${query} = ${key - query} of the angles changes the match, so the score depends on how far apart the tokens are.`
+    `Only the difference ${key} − ${query} = ${signed(key - query)} of the angles changes the match, so the score depends on how far apart the tokens are.`
   );
 }
+
+/** An integer with a true minus sign. */
+const signed = (x: number) => (x < 0 ? `−${-x}` : String(x));
 
 /** Partial rotary (GPT-NeoX): what the unrotated dims do. */
 export function passThroughSentence(rotaryDims: number, headDim: number): string {
@@ -102,6 +105,9 @@ export function maskGuide(causal: boolean, window: number | null): string {
   if (window !== null) return `Bright cells get much attention; hatched cells are masked: a token sees only itself and the ${window - 1} tokens before it (sliding window of ${window}).`;
   return 'Bright cells get much attention; hatched cells are masked: in a causal model a token cannot look at tokens after it.';
 }
+
+/** The legend's words for a model without a mask (an encoder). */
+export const NO_MASK_LEGEND = { label: 'no mask (bidirectional)', detail: 'every query sees every key' };
 
 /** What the next-token area says for an encoder. */
 export const ENCODER_NO_NEXT_TOKEN =
