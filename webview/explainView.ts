@@ -1,6 +1,6 @@
 // "Explain this cell": the arithmetic from q·k to the softmax weight, with the engine's stored numbers as
 // the results and every term listed (or the first and the largest ones for wide heads).
-import { bidirectionalSentence, groupSentence, maskedCellSentence, passThroughSentence, qkNormSentence, rotarySentence, SPECIAL_TOKEN, type MaskKind } from '../src/present/family';
+import { bidirectionalSentence, groupSentence, inputSentence, maskedCellSentence, passThroughSentence, qkNormSentence, rotarySentence, SPECIAL_TOKEN, type MaskKind } from '../src/present/family';
 import type { TokenView } from '../src/protocol';
 import { codicon, custom, h, replaceChildren } from './dom';
 import { selectEntries, selectTerms, type CellExplanation, type MeanExplanation } from './explain';
@@ -33,6 +33,8 @@ interface FamilyParts {
   readonly groups: GroupsExplanation | null;
   readonly mask: MaskKind;
   readonly head: number;
+  readonly norm: 'layerNorm' | 'rmsNorm' | 'none' | null;
+  readonly traced: boolean;
 }
 
 export interface ExplainCallbacks {
@@ -71,7 +73,7 @@ export class ExplainView {
     ]);
     const body =
       ex.kind === 'head'
-        ? this.headSteps(ex.cell, tokens, { rotary: ex.rotary, groups: ex.groups, mask: ex.mask, head: ex.head }, pendingTrace && !ex.traceLoaded)
+        ? this.headSteps(ex.cell, tokens, { rotary: ex.rotary, groups: ex.groups, mask: ex.mask, head: ex.head, norm: ex.norm, traced: ex.traceLoaded }, pendingTrace && !ex.traceLoaded)
         : this.meanSteps(ex.cell, ex.heads);
     replaceChildren(this.element, [title, where, body]);
   }
@@ -97,10 +99,11 @@ export class ExplainView {
     let no = 1;
 
     // 0. Rotary: how q and k were turned by their positions.
-    if (family.rotary) steps.push(this.step(String(no++), 'Turn q and k by their positions', this.rotaryBody(family.rotary, i, j)));
+    if (family.rotary) steps.push(this.step(String(no++), 'Turn q and k by their positions', this.rotaryBody(family.rotary, i, j, family.norm, family.groups !== null)));
 
     // 1. Dot product.
     const dotBody: Child[] = [];
+    if (family.traced && !family.rotary) dotBody.push(h('p', { class: 'muted small', text: inputSentence(family.norm ?? undefined, family.groups !== null) }));
     if (family.groups) dotBody.push(this.groupsBody(family.groups, family.head));
     dotBody.push(h('p', { class: 'formula-line' }, [sub('q', i), ' · ', sub('k', j), ' = Σ', h('sub', { text: 'c' }), ' ', sub('q', i), '[c] · ', sub('k', j), `[c]   (c = 0 … ${c.headDim - 1})`]));
     if (family.rotary) dotBody.push(h('p', { class: 'muted small', text: `q${i} and k${j} here are the turned vectors: what enters QKᵀ.` }));
@@ -231,7 +234,7 @@ export class ExplainView {
   }
 
   /** The rotary turn: θ, each pair's frequency (scaled where the config scales), both angles, and its share of q·k before and after. */
-  private rotaryBody(r: RotaryExplanation, i: number, j: number): Child[] {
+  private rotaryBody(r: RotaryExplanation, i: number, j: number, norm?: 'layerNorm' | 'rmsNorm' | 'none' | null, gqa = false): Child[] {
     const half = r.rope.rotaryDims / 2;
     const scaled = r.pairs.some((p) => p.unscaledFreq !== null);
     const sel = selectPairs(r.pairs);
@@ -265,6 +268,7 @@ export class ExplainView {
     }
     const total = r.pairsSum + (r.passThroughSum ?? 0);
     const body: Child[] = [h('p', { text: rotarySentence(r.rope, r.headDim, i, j) })];
+    if (norm !== undefined) body.push(h('p', { class: 'muted small', text: inputSentence(norm ?? undefined, gqa) }));
     if (r.qNorm || r.kNorm) body.push(h('p', { class: 'muted small', text: qkNormSentence(r.qNorm, r.kNorm) }));
     if (r.passThroughSum !== null) body.push(h('p', { class: 'muted small', text: passThroughSentence(r.rope.rotaryDims, r.headDim) }));
     body.push(

@@ -99,6 +99,8 @@ export type Explanation =
       /** Grouped-query attention: the KV head this head reads. */
       readonly groups: GroupsExplanation | null;
       readonly mask: MaskKind;
+      /** The norm that made X from the residual stream (the trace's x step), when the trace has arrived. */
+      readonly norm: NonNullable<StepParams['norm']> | null;
     }
   | { readonly kind: 'mean'; readonly layer: number; readonly heads: number; readonly cell: MeanExplanation };
 
@@ -135,6 +137,7 @@ export function explanationFor(state: AppState, cell: Cell | null): Explanation 
     rotary: q ? explainRotary(trace, cell.query, cell.key) : null,
     groups: explainGroups(trace),
     mask: maskKindOf(trace, summary.model.causal, m.window),
+    norm: trace ? (findStep(trace, 'x')?.params?.norm ?? null) : null,
     cell: explainCell({
       query: cell.query,
       key: cell.key,

@@ -85,6 +85,21 @@ scenarios.mistral = await buildFamilyScenario({
   tokens: [{ text: '<s>', id: 1, special: true }, ...words(['A', ' window', ' of', ' four', ':', ' each', ' token', ' sees', ' itself', ' and', ' three', ' before', ' it', '.'])],
   fileName: 'window.md',
 });
+scenarios.neox = await buildFamilyScenario({
+  checkpoint: 'gpt_neox_parallel',
+  tokens: words(['Only', ' a', ' quarter', ' of', ' each', ' head', ' turns', ' by', ' position', '.'], 5),
+  fileName: 'neox.md',
+});
+scenarios.qwen3 = await buildFamilyScenario({
+  checkpoint: 'qwen3_qknorm',
+  tokens: words(['Queries', ' and', ' keys', ' are', ' normed', ' before', ' they', ' turn', '.'], 7),
+  fileName: 'qwen.md',
+});
+scenarios.llama3 = await buildFamilyScenario({
+  checkpoint: 'llama_llama3rope_untied',
+  tokens: [{ text: '<s>', id: 1, special: true }, ...words(['Scaled', ' rotary', ':', ' slow', ' pairs', ' turn', ' even', ' slower', '.'])],
+  fileName: 'llama3.md',
+});
 console.log(`tokens: ${Object.entries(scenarios).map(([k, v]) => `${k}=${v.summary.tokens.length}`).join(' ')}`);
 
 const encode = (value) =>
@@ -485,6 +500,9 @@ for (const theme of ['dark', 'light', 'hc']) {
   shots.push(familyShot('bert', theme, { query: 2, key: 6 }, 1));
 }
 shots.push(familyShot('mistral', 'dark', { query: 12, key: 4 }, 0));
+shots.push(familyShot('neox', 'dark', { query: 8, key: 3 }, 1));
+shots.push(familyShot('qwen3', 'light', { query: 7, key: 2 }, 2));
+shots.push(familyShot('llama3', 'dark', { query: 9, key: 2 }, 1));
 
 for (const shot of shots) {
   if (filter && !shot.name.includes(filter)) continue;

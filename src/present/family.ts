@@ -34,6 +34,20 @@ export function ropeScalingName(rope: RopeConfig): string {
   return '';
 }
 
+/** Where q and k come from: the rows of X, and what X is for this family's norm. */
+export function inputSentence(norm: 'layerNorm' | 'rmsNorm' | 'none' | undefined, gqa: boolean): string {
+  const kv = gqa ? 'its KV head’s W_key' : 'W_key';
+  const x =
+    norm === 'rmsNorm'
+      ? 'X = RMSNorm(h), the residual stream scaled to unit root mean square'
+      : norm === 'layerNorm'
+        ? 'X = LayerNorm(h), the residual stream normalised to mean 0 and variance 1'
+        : norm === 'none'
+          ? 'X = h, the residual stream as it is (a post-norm block normalises after attention)'
+          : 'X, the rows the layer receives';
+  return `q_i = X_i·W_query (this head’s slice) and k_j = X_j·${kv}, with ${x}.`;
+}
+
 /** The sentence that opens the rotary part of explain-a-cell. */
 export function rotarySentence(rope: RopeConfig, headDim: number, query: number, key: number): string {
   const half = rope.rotaryDims / 2;

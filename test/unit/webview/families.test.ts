@@ -92,6 +92,7 @@ describe('explain a cell, for every family (tiny checkpoints through the engine)
         assert.equal(g.kvHead, r.attention(layer).kvHeadOf[head], 'the KV head the engine used');
         assert.deepEqual(g.map, r.attention(layer).kvHeadOf);
         assert.deepEqual(ex.mask, { kind: 'causal' });
+        assert.equal(ex.norm, 'rmsNorm');
       });
     }
 
@@ -156,6 +157,7 @@ describe('explain a cell, for every family (tiny checkpoints through the engine)
     assert.equal(rot.pairs.length, 2);
     assert.notEqual(rot.passThroughSum, null);
     assert.equal(ex.groups, null, 'no grouped heads');
+    assert.equal(ex.norm, 'layerNorm');
     assert.equal(findStep(r.trace(0, 0), 'x')!.params?.norm, 'layerNorm');
   });
 
@@ -212,6 +214,7 @@ describe('explain a cell, for every family (tiny checkpoints through the engine)
       assert.equal(ex.cell.masked, false);
       assert.equal(ex.rotary, null, 'learned positions: nothing turns');
       assert.equal(ex.groups, null);
+      assert.equal(ex.norm, 'none', 'post-norm: X is h');
       reproduces(r, ex, 1, 3);
       const m = currentMatrix(new ControllerAt(r).state)!;
       assert.equal(m.mask.reduce((s, v) => s + v, 0), 0, 'no masked triangle');
