@@ -501,6 +501,20 @@ for (const theme of ['dark', 'light', 'hc']) {
 }
 shots.push(familyShot('mistral', 'dark', { query: 12, key: 4 }, 0));
 shots.push(familyShot('neox', 'dark', { query: 8, key: 3 }, 1));
+shots.push({
+  name: 'family-side',
+  run: async () => {
+    // The side view: special token labels and an encoder's legend in a narrow column.
+    let p;
+    for (const [fixture, theme] of [['llama', 'dark'], ['bert', 'light']]) {
+      p = await open(`family-side-${fixture}`, { theme, fixture, view: 'side' }, { width: 360, height: 760 });
+      await hoverCell(p, 0.5, 0.5);
+      await p.screenshot({ path: join(FAMILY_OUT, `${fixture}-side-${theme}.png`) });
+      if (fixture === 'llama') await p.context().close();
+    }
+    return p;
+  },
+});
 shots.push(familyShot('qwen3', 'light', { query: 7, key: 2 }, 2));
 shots.push(familyShot('llama3', 'dark', { query: 9, key: 2 }, 1));
 

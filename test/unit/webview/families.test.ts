@@ -112,6 +112,13 @@ describe('explain a cell, for every family (tiny checkpoints through the engine)
       assert.match(readoutFor(new ControllerAt(r).state, { query: 3, key: 0 }) ?? '', /→ #0 <t\d+> \(special\):/);
     });
 
+    it('a special token without a name is still labelled, and never as whitespace', () => {
+      const bare = { id: 1, text: '', start: 4, end: 4, special: true };
+      assert.equal(tokenText(bare), '⟨special⟩');
+      assert.equal(quoted(bare), '⟨special⟩ (special)');
+      assert.equal(tokenText({ id: 2, text: '', start: 4, end: 4 }), '∅', 'an empty typed token stays ∅');
+    });
+
     it('a special token is never revealed (its range is empty)', () => {
       const c = new ControllerAt(r);
       c.revealToken(0);
