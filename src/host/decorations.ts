@@ -62,12 +62,14 @@ export class AttentionHighlights implements vscode.Disposable {
       const doc = editor.document;
       const range = (t: TokenView) => new vscode.Range(doc.positionAt(baseOffset + t.start), doc.positionAt(baseOffset + t.end));
       const byLevel: vscode.DecorationOptions[][] = Array.from({ length: LEVELS }, () => []);
+      // Special tokens (BOS, [CLS]) cover no text and often take most of a row (an attention sink):
+      // they get no shade and do not set the scale, so the text's own tokens stay readable.
       let max = 0;
-      for (let j = 0; j < weights.length; j++) max = Math.max(max, weights[j]);
+      for (let j = 0; j < weights.length; j++) if (!tokens[j].special) max = Math.max(max, weights[j]);
       shaded = 0;
       for (let j = 0; j < tokens.length; j++) {
         const w = weights[j];
-        if (!(w > 0) || max === 0) continue;
+        if (!(w > 0) || max === 0 || tokens[j].special) continue;
         // Relative to the row's largest weight, so long rows with small weights stay visible.
         const level = Math.min(LEVELS - 1, Math.floor((w / max) * LEVELS - 1e-9));
         if (level < 0) continue;

@@ -35,7 +35,7 @@ export class Inspector implements vscode.Disposable {
 
   constructor(
     readonly engine: EngineClient,
-    private readonly context: vscode.ExtensionContext,
+    context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
     /** Opens (or reveals) the panel. */
     private readonly showPanel: () => void,
@@ -132,7 +132,7 @@ export class Inspector implements vscode.Disposable {
     const started = Date.now();
     const outcome = await this.runs.run(loud, async (run): Promise<{ summary: InspectionSummary; firstLayer: LayerData }> => {
       // A Hub download shows its own progress and cancel, so the inspection's progress starts after it.
-      const model = await resolveModel(settings, this.context.globalStorageUri, this.log);
+      const model = await resolveModel(settings, this.log);
       run.check();
       const report = run.showProgress();
       const onCancel = run.token.onCancellationRequested(() => this.engine.cancelRunning());

@@ -3,8 +3,10 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { errorKind } from '../errors';
+import { listCachedModels, type CachedModel } from '../hub/cache';
 import { validateRepoId } from '../hub/errors';
 import { describeModelFolder, type ModelFolderSummary } from '../model/folderSummary';
+import { formatBytes } from '../present/limits';
 import { modelShapeText } from '../present/modelSummary';
 import type { ModelSpec } from '../worker/protocol';
 import { ensureHubModel } from './hubDownload';
@@ -22,7 +24,7 @@ function checkFolderSetting(folder: string): string | undefined {
 }
 
 /** Turns the model settings into what the worker runs; may download a Hub model first. */
-export async function resolveModel(settings: Settings, _storage: vscode.Uri, log: vscode.LogOutputChannel): Promise<ModelSpec> {
+export async function resolveModel(settings: Settings, log: vscode.LogOutputChannel): Promise<ModelSpec> {
   switch (settings.model) {
     case 'random':
       return { kind: 'random', config: { ...settings.random } };
@@ -63,22 +65,61 @@ interface ModelPick extends vscode.QuickPickItem {
 const RECENT_KEY = 'attentionInspector.recentModels';
 type Recent = { kind: 'folder' | 'hub'; value: string };
 
-/** Shows the quick pick. */
-function pickModel(base: ModelPick[]): Promise<ModelPick | undefined> {
+/** The cache's models as pick items, each described (or its problem named) from its files. */
+async function cachedItems(current: string | undefined): Promise<ModelPick[]> {
+  let models: CachedModel[];
+  try {
+    models = await listCachedModels();
+  } catch {
+    return []; // an unreadable cache is not worth an error while choosing
+  }
+  if (!models.length) return [];
+  const described = await Promise.all(
+    models.map(async (m): Promise<ModelPick> => {
+      const size = formatBytes(m.sizeOnDisk);
+      const checked = m.usable ? await checkModelFolder(m.folder) : { problem: 'no config.json and safetensors weights in its snapshot' };
+      if ('problem' in checked) {
+        return { label: `$(circle-slash) ${m.repoId}`, description: size, detail: `Cannot be used: ${checked.problem}`, action: 'none' };
+      }
+      return {
+        label: `$(database) ${m.repoId}`,
+        description: [size, current === m.repoId ? 'current' : undefined].filter(Boolean).join(' · '),
+        detail: modelShapeText(checked.summary),
+        action: 'cached',
+        value: m.repoId,
+      };
+    }),
+  );
+  // Usable ones first; the cache's own order (most recently used) within each group.
+  described.sort((a, b) => Number(a.action === 'none') - Number(b.action === 'none'));
+  return [{ label: 'In your Hugging Face cache', kind: vscode.QuickPickItemKind.Separator, action: 'none' }, ...described];
+}
+
+/** Shows the quick pick; the cached models join it once they are read, so it opens at once. */
+function pickModel(base: ModelPick[], current: string | undefined): Promise<ModelPick | undefined> {
   const quickPick = vscode.window.createQuickPick<ModelPick>();
   quickPick.title = 'Attention Inspector: Choose Model';
   quickPick.placeholder = 'Which model should Inspect Selection run?';
   quickPick.matchOnDescription = true;
   quickPick.matchOnDetail = true;
   quickPick.items = base;
+  quickPick.busy = true;
+  let done = false;
+  void cachedItems(current).then((items) => {
+    if (done) return;
+    quickPick.busy = false;
+    if (items.length) quickPick.items = [...base, ...items];
+  });
   return new Promise((resolve) => {
     quickPick.onDidAccept(() => {
       const [pick] = quickPick.selectedItems;
       if (!pick || pick.action === 'none') return; // a model that cannot be used stays listed with its reason
+      done = true;
       resolve(pick);
       quickPick.hide();
     });
     quickPick.onDidHide(() => {
+      done = true;
       resolve(undefined);
       quickPick.dispose();
     });
@@ -94,6 +135,7 @@ function announce(name: string, summary: ModelFolderSummary): void {
 export async function chooseModel(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Promise<boolean> {
   const config = vscode.workspace.getConfiguration(SECTION);
   const { settings } = readWorkspaceSettings();
+  const currentHub = settings.model === 'huggingFace' ? settings.huggingFaceModel : undefined;
   const recent = context.globalState.get<Recent[]>(RECENT_KEY, []);
   const items: ModelPick[] = [
     { label: '$(symbol-numeric) Random model', description: settings.model === 'random' ? 'current' : undefined, detail: 'One attention layer with seeded random weights; no download, exact and reproducible.', action: 'random' },
@@ -109,7 +151,7 @@ export async function chooseModel(context: vscode.ExtensionContext, log: vscode.
     items.push({ label: 'Recent', kind: vscode.QuickPickItemKind.Separator, action: 'none' });
     for (const r of recent) items.push({ label: r.kind === 'folder' ? `$(folder) ${r.value}` : `$(cloud) ${r.value}`, action: r.kind === 'folder' ? 'recentFolder' : 'recentHub', value: r.value });
   }
-  const pick = await pickModel(items);
+  const pick = await pickModel(items, currentHub);
   if (!pick) return false;
   const target = vscode.ConfigurationTarget.Global;
   const remember = async (entry: Recent) => {

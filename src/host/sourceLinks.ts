@@ -39,7 +39,7 @@ export class SourceLinks implements vscode.Disposable {
       return;
     }
     const token = current.tokens[index];
-    if (!token) return;
+    if (!token || token.special) return; // added by the tokenizer: there is no text to show
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(current.source.uri));
     const range = new vscode.Range(doc.positionAt(current.source.startOffset + token.start), doc.positionAt(current.source.startOffset + token.end));
     const editor = await vscode.window.showTextDocument(doc, { preserveFocus: false, preview: false, viewColumn: vscode.window.visibleTextEditors.find((e) => e.document === doc)?.viewColumn });

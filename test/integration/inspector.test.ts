@@ -2,8 +2,7 @@
 // the real worker thread. Nothing here stands in for the vscode API.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -11,6 +10,7 @@ import pkg from '../../package.json';
 import type { AttentionInspectorApi } from '../../src/extension';
 import { EngineClient } from '../../src/host/engineClient';
 import { visibleWhitespace } from '../../src/tokenize/display';
+import { hubHandler, startServer } from '../unit/hub/fakeHub';
 
 const EXTENSION_ID = `${pkg.publisher}.${pkg.name}`;
 const SETTING_KEYS = ['model', 'modelFolder', 'gpt2Folder', 'huggingFaceModel', 'huggingFaceEndpoint', 'random.dModel', 'random.heads', 'random.seed', 'random.causal', 'tokenizer', 'maxTokens', 'liveUpdate'];
@@ -191,6 +191,41 @@ describe('Inspect Selection in a real extension host', function () {
     }
   });
 
+  it('runs Llama, Mistral and BERT folders on selected text with their tokenizer.json, matching the PyTorch fixtures', async () => {
+    type Case = { text: string; input_ids: number[]; special_tokens_mask: number[]; attentions: number[][][][]; top_next?: { id: number; prob: number }[]; perplexity?: number };
+    // llama_text_bytelevel's text mixes \n and \r\n, which a VS Code document normalizes; the unit and CLI tests run it.
+    for (const name of ['mistral_text_bytefallback', 'bert_text_wordpiece']) {
+      const folder = vscode.Uri.joinPath(extensionRoot, 'test', 'fixtures', 'families', name).fsPath;
+      const c = JSON.parse(readFileSync(join(folder, 'expected.json'), 'utf8')) as Case;
+      await setSetting('model', 'folder');
+      await setSetting('modelFolder', folder);
+      const doc = await vscode.workspace.openTextDocument({ content: `prefix\n${c.text}`, language: 'plaintext' });
+      const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preview: false });
+      editor.selection = new vscode.Selection(doc.positionAt(7), doc.positionAt(7 + c.text.length));
+      assert.equal(doc.getText(editor.selection), c.text);
+      const summary = (await inspect())!;
+      assert.ok(summary, `${name}: inspected`);
+      assert.deepEqual(summary.tokens.map((t) => t.id), c.input_ids, `${name}: Hugging Face's ids`);
+      assert.deepEqual(summary.tokens.map((t) => (t.special ? 1 : 0)), c.special_tokens_mask, `${name}: special tokens`);
+      for (const t of summary.tokens.filter((x) => x.special)) assert.equal(t.start, t.end, `${name}: a special token covers no text`);
+      for (const layer of c.attentions.keys()) {
+        const data = await api.engine.layer(summary.resultId, layer);
+        const want = c.attentions[layer].flat(2);
+        for (let i = 0; i < want.length; i++) assert.ok(Math.abs(data.weights[i] - want[i]) <= 1e-4 * Math.abs(want[i]) + 1e-6, `${name} layer ${layer} [${i}]: ${data.weights[i]} vs ${want[i]}`);
+      }
+      if (c.top_next) {
+        assert.equal(summary.model.causal, true);
+        assert.deepEqual(summary.topNext.slice(0, 5).map((t) => t.id), c.top_next.map((t) => t.id), `${name}: top-5`);
+        assert.ok(Math.abs(summary.perplexity! - c.perplexity!) <= 1e-4 * c.perplexity!, `${name}: perplexity`);
+      } else {
+        assert.equal(summary.model.causal, false, `${name}: an encoder`);
+        assert.deepEqual(summary.topNext, []);
+        assert.equal(summary.perplexity, null);
+      }
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
+
   it('reports a broken model folder clearly and keeps working (set in the settings of versions before model families)', async () => {
     const editor = await openSample();
     select(editor, 'The cat sat');
@@ -202,37 +237,34 @@ describe('Inspect Selection in a real extension host', function () {
     assert.ok(await inspect(), 'the next inspection works');
   });
 
-  it('downloads a Hub model once from a local server in the Hub layout, then reads the cache', async () => {
-    const fixtures = vscode.Uri.joinPath(extensionRoot, 'test', 'fixtures', 'gpt2-tiny').fsPath;
-    const requests: string[] = [];
-    const server: Server = createServer((req, res) => {
-      requests.push(req.url ?? '');
-      const match = /^\/test-org\/gpt2-tiny\/resolve\/main\/(config\.json|model\.safetensors)$/.exec(req.url ?? '');
-      if (!match) {
-        res.writeHead(404).end('not found');
-        return;
-      }
-      const body = readFileSync(join(fixtures, match[1]));
-      res.writeHead(200, { 'Content-Length': body.length }).end(req.method === 'HEAD' ? undefined : body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  it('downloads a Hub model (a Mistral with its tokenizer) once from a fake Hub into the Hugging Face cache, then reads the cache', async () => {
+    const folder = vscode.Uri.joinPath(extensionRoot, 'test', 'fixtures', 'families', 'mistral_text_bytefallback').fsPath;
+    const files = new Map(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join(folder, f)))]));
+    const hub = await startServer(hubHandler({ repos: new Map([['test-org/mistral-text', { files }]]) }));
+    const cache = mkdtempSync(join(tmpdir(), 'hf-cache-'));
+    const before = process.env.HF_HUB_CACHE;
+    process.env.HF_HUB_CACHE = cache; // the extension host reads the cache location from its environment
     try {
-      const port = (server.address() as { port: number }).port;
-      await setSetting('huggingFaceEndpoint', `http://127.0.0.1:${port}`);
-      await setSetting('huggingFaceModel', 'test-org/gpt2-tiny');
+      await setSetting('huggingFaceEndpoint', hub.url);
+      await setSetting('huggingFaceModel', 'test-org/mistral-text');
       await setSetting('model', 'huggingFace');
       const editor = await openSample();
       select(editor, 'The cat sat on the mat');
       const first = (await inspect())!;
-      assert.equal(first.model.kind, 'gpt2');
-      assert.equal(first.model.layers, 2);
-      const downloads = requests.length;
-      assert.ok(downloads >= 2, `requests: ${requests.join(', ')}`);
+      assert.equal(first.model.family, 'mistral');
+      assert.equal(first.model.hubId, 'test-org/mistral-text');
+      assert.equal(first.tokens[0].special, true, 'the tokenizer.json from the Hub added <s>');
+      assert.ok(first.model.path?.startsWith(join(cache, 'models--test-org--mistral-text', 'snapshots')), `in the Hugging Face cache layout: ${first.model.path}`);
+      const downloads = hub.requests.length;
+      assert.ok(hub.requests.some((r) => r.path.endsWith('/tokenizer.json')), 'the tokenizer was fetched');
       const second = (await inspect())!;
-      assert.equal(second.model.layers, 2);
-      assert.equal(requests.length, downloads, 'the second use reads the cache');
+      assert.equal(second.model.layers, first.model.layers);
+      assert.equal(hub.requests.length, downloads, 'the second use reads the cache without a request');
     } finally {
-      server.close();
+      if (before === undefined) delete process.env.HF_HUB_CACHE;
+      else process.env.HF_HUB_CACHE = before;
+      await hub.close();
+      rmSync(cache, { recursive: true, force: true });
     }
   });
 
