@@ -218,3 +218,15 @@ export function explainMean(weights: Float32Array, heads: number, n: number, que
   }
   return { query, key, perHead, sum, meanRecomputed: sum / heads, mean: shown };
 }
+
+/** Key indices as runs: "#0–#8, #13–#14" (a sliding window masks the far past and the future). */
+export function keyRuns(keys: readonly number[]): string {
+  const runs: string[] = [];
+  for (let a = 0; a < keys.length; ) {
+    let b = a;
+    while (b + 1 < keys.length && keys[b + 1] === keys[b] + 1) b++;
+    runs.push(a === b ? `#${keys[a]}` : `#${keys[a]}–#${keys[b]}`);
+    a = b + 1;
+  }
+  return runs.join(', ');
+}

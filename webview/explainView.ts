@@ -3,7 +3,7 @@
 import { bidirectionalSentence, groupSentence, inputSentence, maskedCellSentence, passThroughSentence, qkNormSentence, rotarySentence, SPECIAL_TOKEN, type MaskKind } from '../src/present/family';
 import type { TokenView } from '../src/protocol';
 import { codicon, custom, h, replaceChildren } from './dom';
-import { selectEntries, selectTerms, type CellExplanation, type MeanExplanation } from './explain';
+import { keyRuns, selectEntries, selectTerms, type CellExplanation, type MeanExplanation } from './explain';
 import { selectPairs, type GroupsExplanation, type RotaryExplanation } from './explainFamily';
 import { exactNumber, formatNumber, quoted, tokenText, tokenTitle } from './format';
 import type { Explanation } from './traceModel';
@@ -147,7 +147,7 @@ export class ExplainView {
     // 2. Scale (and mask).
     const scaleBody: Child[] = [];
     if (c.masked) {
-      scaleBody.push(h('p', {}, [maskedCellSentence(family.mask, i, j), ' ', h('strong', { class: 'neg-inf', text: 'score = −∞' })]));
+      scaleBody.push(h('p', { text: maskedCellSentence(family.mask, i, j) }));
     } else {
       if (family.mask.kind === 'none' && j > i) scaleBody.push(h('p', { class: 'muted small', text: bidirectionalSentence(i, j) }));
       const raw = c.dot ? (c.dot.engineRaw ?? c.dot.sum) : null;
@@ -182,10 +182,9 @@ export class ExplainView {
       rows.push(h('tr', { class: 'omitted' }, [h('th', { attrs: { scope: 'row' }, text: `${sel.omitted} other keys` }), h('td', { attrs: { colspan: 2 } }), cellNum(sel.omittedExpSum), h('td')]));
     }
     if (c.maskedKeys.length) {
-      const first = c.maskedKeys[0], last = c.maskedKeys[c.maskedKeys.length - 1];
       rows.push(
         h('tr', { class: c.masked ? 'omitted clicked' : 'omitted' }, [
-          h('th', { attrs: { scope: 'row' }, title: 'masked keys' }, [c.maskedKeys.length === 1 ? `#${first}` : `#${first}–#${last}`]),
+          h('th', { attrs: { scope: 'row' }, title: 'masked keys' }, [keyRuns(c.maskedKeys)]),
           cellNum(-Infinity),
           cellNum(-Infinity),
           cellNum(0),

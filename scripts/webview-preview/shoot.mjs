@@ -469,7 +469,8 @@ function familyShot(fixture, theme, cell, head) {
       await p.evaluate(() => window.scrollTo(0, 0));
       await settle(p, 100);
       await p.screenshot({ path: at('explain') });
-      await p.evaluate(() => document.querySelector('.explain').scrollIntoView({ block: 'start' }));
+      // The explanation scrolls inside its column: bring its mask (or scale) and softmax steps into view.
+      await p.evaluate(() => document.querySelector('.explain-steps > li:nth-last-child(2)').scrollIntoView({ block: 'start' }));
       await settle(p, 200);
       await p.screenshot({ path: at('explain-more') });
       await p.evaluate(() => document.querySelector('.section-heads').scrollIntoView({ block: 'start' }));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { applyRotary, ropeInverseFrequencies, rotaryTable } from '../../../src/engine/rotary';
 import { stepText } from '../../../src/present/steps';
 import { Controller } from '../../../webview/controller';
+import { keyRuns } from '../../../webview/explain';
 import { explainRotary } from '../../../webview/explainFamily';
 import { quoted, tokenText, tokenTitle } from '../../../webview/format';
 import { maskedLayerBlocks, windowOfMask } from '../../../webview/matrix';
@@ -190,6 +191,7 @@ describe('explain a cell, for every family (tiny checkpoints through the engine)
       assert.deepEqual(ex.mask, { kind: 'window', window: 4 });
       assert.equal(ex.cell.masked, true);
       reproduces(r, ex, 0, 0);
+      assert.equal(keyRuns(ex.cell.maskedKeys), '#0–#5, #10–#11', 'the far past and the future');
       const inside = explain(r, 0, 0, 9, 6);
       assert.equal(inside.cell.masked, false);
       reproduces(r, inside, 0, 0);
