@@ -222,7 +222,7 @@ const done = (error: unknown) => {
 };
 if (process.argv[2] === QWEN_CHILD_FLAG) {
   // The memory case's child: one JSON line on stdout.
-  qwenMemoryChild(process.argv[3]).then((result) => console.log(JSON.stringify(result)), done);
+  qwenMemoryChild(process.argv[3], process.argv[4] ? Number(process.argv[4]) : undefined).then((result) => console.log(JSON.stringify(result)), done);
 } else {
   main().catch(done);
 }

@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { serialize } from 'node:v8';
 import { thumbnail } from '../../src/engine/downsample';
+import { kernelInfo } from '../../src/engine/kernels';
 import { inspectionBytes } from '../../src/engine/limits';
 import { modelShape } from '../../src/engine/inspection';
 import type { AttentionResult } from '../../src/engine/attention';
@@ -50,12 +51,16 @@ export interface QwenMemoryResult {
   readonly perplexity: number | null;
   /** Bytes of the summary as postMessage serialises it. */
   readonly summaryBytes: number;
+  /** WebAssembly memory the kernels hold at the end (grown to the largest product, never shrunk). */
+  readonly wasmBytes: number;
+  /** Peak RSS when the forward pass and the summary were done, before the webview's requests. */
+  readonly maxRssAfterInspect: number;
 }
 
 const maxRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
 /** Runs in the child: everything the worker does for one inspection and a few webview requests. */
-export async function qwenMemoryChild(folder: string): Promise<QwenMemoryResult> {
+export async function qwenMemoryChild(folder: string, tokens = QWEN_TOKENS): Promise<QwenMemoryResult> {
   const peak = { rss: 0, external: 0, arrayBuffers: 0, heapUsed: 0 };
   let lastSample = 0;
   const sample = (force = false) => {
@@ -81,7 +86,7 @@ export async function qwenMemoryChild(folder: string): Promise<QwenMemoryResult>
   const maxRssAfterLoad = maxRssBytes();
 
   const rng = new Xoshiro128(7);
-  const ids = Array.from({ length: QWEN_TOKENS }, () => rng.nextUint32() % QWEN_CONFIG.vocab_size);
+  const ids = Array.from({ length: tokens }, () => rng.nextUint32() % QWEN_CONFIG.vocab_size);
   const checkpoint = () => sample();
   const shape = modelShape(loaded.model);
   const t1 = performance.now();
@@ -89,7 +94,7 @@ export async function qwenMemoryChild(folder: string): Promise<QwenMemoryResult>
   let thumbnails: Float32Array | undefined;
   let first: AttentionResult | undefined;
   const result = runPipeline({ ids }, loaded, {
-    maxTokens: QWEN_TOKENS,
+    maxTokens: tokens,
     memoryBudget: (s) => Math.min(defaultMemoryBudget(), s.weightBytes + INTERACTIVE_BYTES),
     interactive: true,
     topK: 10,
@@ -111,6 +116,7 @@ export async function qwenMemoryChild(folder: string): Promise<QwenMemoryResult>
   const summaryBytes = serialize({ weights: first.attnWeights.data, scores: first.attnScores.data, thumbnails, metrics: result.inspection.metrics }).length;
   sample(true);
   const inspectMs = performance.now() - t1;
+  const maxRssAfterInspect = maxRssBytes();
 
   // The webview: the step trace of head 0 on layer 0, then other layers with their traces.
   const requests: { what: string; ms: number }[] = [];
@@ -133,6 +139,8 @@ export async function qwenMemoryChild(folder: string): Promise<QwenMemoryResult>
   }
   return {
     summaryBytes,
+    wasmBytes: kernelInfo().wasmMemoryBytes,
+    maxRssAfterInspect,
     parameters: shape.weightBytes / 4,
     weightBytes: shape.weightBytes,
     tokens: result.inspection.n,
@@ -141,7 +149,7 @@ export async function qwenMemoryChild(folder: string): Promise<QwenMemoryResult>
     rssBeforeLoad,
     rssAfterLoad,
     maxRssAfterLoad,
-    estimate: inspectionBytes(shape, QWEN_TOKENS, { keep: 'inputs', trace: true, transfer: true }),
+    estimate: inspectionBytes(shape, tokens, { keep: 'inputs', trace: true, transfer: true }),
     loadMs,
     inspectMs,
     requests,
@@ -149,10 +157,10 @@ export async function qwenMemoryChild(folder: string): Promise<QwenMemoryResult>
   };
 }
 
-/** Runs `script QWEN_CHILD_FLAG folder` in a fresh Node process and returns what it measured. */
-export function runQwenMemoryChild(script: string, folder: string): Promise<QwenMemoryResult> {
+/** Runs `script QWEN_CHILD_FLAG folder tokens` in a fresh Node process and returns what it measured. */
+export function runQwenMemoryChild(script: string, folder: string, tokens = QWEN_TOKENS): Promise<QwenMemoryResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [script, QWEN_CHILD_FLAG, folder], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, QWEN_CHILD_FLAG, folder, String(tokens)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => (out += chunk));
