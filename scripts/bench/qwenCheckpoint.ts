@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { Xoshiro128 } from '../../src/engine/random';
 
 /** Qwen/Qwen2.5-0.5B's config.json, as the Hub has it (the fields a loader reads, and the usual rest). */
-export const QWEN_CONFIG = {
+export const QWEN_CONFIG: QwenConfig = {
   architectures: ['Qwen2ForCausalLM'],
   attention_dropout: 0.0,
   bos_token_id: 151643,
@@ -36,7 +36,18 @@ export const QWEN_CONFIG = {
   use_cache: true,
   use_sliding_window: false,
   vocab_size: 151936,
-} as const;
+};
+
+/** A Qwen2 config.json; the sizes may be changed (the tests write a tiny one). */
+export interface QwenConfig {
+  readonly hidden_size: number;
+  readonly num_hidden_layers: number;
+  readonly num_attention_heads: number;
+  readonly num_key_value_heads: number;
+  readonly intermediate_size: number;
+  readonly vocab_size: number;
+  readonly [key: string]: unknown;
+}
 
 /** Bump when the weights or layout change, so an old folder is rewritten rather than reused. */
 const GENERATOR_VERSION = 1;
@@ -53,7 +64,7 @@ interface TensorSpec {
 }
 
 /** Every tensor Qwen2ForCausalLM saves (no lm_head.weight: it is tied to the embeddings), in HF's names. */
-export function qwenTensorSpecs(config = QWEN_CONFIG): TensorSpec[] {
+export function qwenTensorSpecs(config: QwenConfig = QWEN_CONFIG): TensorSpec[] {
   const d = config.hidden_size;
   const headDim = d / config.num_attention_heads;
   const kv = config.num_key_value_heads * headDim;
@@ -87,7 +98,7 @@ export function qwenTensorSpecs(config = QWEN_CONFIG): TensorSpec[] {
 const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Parameters of the checkpoint (the tied head counted once). */
-export function qwenParameterCount(config = QWEN_CONFIG): number {
+export function qwenParameterCount(config: QwenConfig = QWEN_CONFIG): number {
   return qwenTensorSpecs(config).reduce((n, s) => n + elements(s.shape), 0);
 }
 
@@ -147,20 +158,21 @@ function nameSeed(name: string): number {
 }
 
 /**
- * Makes sure `folder` holds the checkpoint (written by this version of the generator), writing it when
- * not. Writes into a temporary folder beside it and renames, so an interrupted run leaves nothing half-done.
- * Returns whether it wrote.
+ * Makes sure `folder` holds the checkpoint of `config` (written by this version of the generator), writing
+ * it when not. Writes into a temporary folder beside it and renames, so an interrupted run leaves nothing
+ * half-done. Returns whether it wrote.
  */
-export async function ensureQwenCheckpoint(folder = DEFAULT_QWEN_FOLDER, log: (line: string) => void = () => {}): Promise<boolean> {
+export async function ensureQwenCheckpoint(folder = DEFAULT_QWEN_FOLDER, log: (line: string) => void = () => {}, config: QwenConfig = QWEN_CONFIG): Promise<boolean> {
   const stamp = join(folder, 'generator.json');
-  if (existsSync(stamp)) {
+  if (existsSync(stamp) && existsSync(join(folder, 'config.json'))) {
     const info = JSON.parse(await readFile(stamp, 'utf8')) as { version?: number };
-    if (info.version === GENERATOR_VERSION) return false;
+    const written = await readFile(join(folder, 'config.json'), 'utf8');
+    if (info.version === GENERATOR_VERSION && written === JSON.stringify(config, null, 2)) return false;
   }
   const tmp = `${folder}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  const specs = qwenTensorSpecs();
+  const specs = qwenTensorSpecs(config);
   // Two shards, split near the middle of the bytes at a tensor boundary: the embeddings and the first
   // layers in one, the rest in the other (what save_pretrained's max_shard_size does).
   const total = specs.reduce((n, s) => n + elements(s.shape) * 2, 0);
@@ -177,8 +189,8 @@ export async function ensureQwenCheckpoint(folder = DEFAULT_QWEN_FOLDER, log: (l
     for (const s of shard) weightMap[s.name] = names[i];
   }
   await writeFile(join(tmp, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2));
-  await writeFile(join(tmp, 'config.json'), JSON.stringify(QWEN_CONFIG, null, 2));
-  await writeFile(join(tmp, 'generator.json'), JSON.stringify({ version: GENERATOR_VERSION, seed: SEED, parameters: qwenParameterCount() }));
+  await writeFile(join(tmp, 'config.json'), JSON.stringify(config, null, 2));
+  await writeFile(join(tmp, 'generator.json'), JSON.stringify({ version: GENERATOR_VERSION, seed: SEED, parameters: qwenParameterCount(config) }));
   await mkdir(dirname(folder), { recursive: true });
   await rm(folder, { recursive: true, force: true });
   await rename(tmp, folder);
