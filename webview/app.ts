@@ -6,7 +6,7 @@ import { colorLut, SCALE_LABELS } from './colorScales';
 import type { Controller } from './controller';
 import { codicon, custom, h, replaceChildren, scrollBehavior, setHidden } from './dom';
 import { ExplainView } from './explainView';
-import { maskGuide } from '../src/present/family';
+import { isEncoder, maskGuide } from '../src/present/family';
 import { formatDuration } from './format';
 import { HeatmapView } from './heatmap';
 import { LegendView } from './legend';
@@ -291,7 +291,7 @@ export class App {
       if (d && d.open !== s.view.open[key]) d.open = s.view.open[key];
     }
     // Encoders say why they predict nothing; the random model (no LM head) has no section.
-    setHidden(this.nextSection, summary.topNext.length === 0 && summary.perplexity === null && model.causal);
+    setHidden(this.nextSection, summary.topNext.length === 0 && summary.perplexity === null && !isEncoder(model));
 
     if (s.view.open.heads) this.thumbs.update({ summary, lut, theme: this.theme, layer, head });
     if (s.view.open.metrics) this.metrics.update(summary, layer, head);

@@ -1,7 +1,7 @@
 // Head metrics of the shown layer (one row per head, the chosen head highlighted), and for GPT-2 the
 // most likely next tokens with the text's perplexity.
 import type { InspectionSummary } from '../src/protocol';
-import { ENCODER_NO_NEXT_TOKEN } from '../src/present/family';
+import { ENCODER_NO_NEXT_TOKEN, isEncoder } from '../src/present/family';
 import { codicon, h, replaceChildren } from './dom';
 import { exactNumber, formatNumber, formatPercent, METRIC_COLUMNS, tokenLabel } from './format';
 import type { HeadChoice } from './viewState';
@@ -107,7 +107,7 @@ export class NextTokenView {
             h('strong', { text: formatNumber(summary.perplexity, 4), title: exactNumber(summary.perplexity) }),
             h('span', { class: 'muted', text: ' — how surprised the model is by this text (lower is more predictable)' }),
           ]);
-    if (!summary.model.causal) {
+    if (isEncoder(summary.model)) {
       replaceChildren(this.element, [h('p', { class: 'encoder-note' }, [codicon('info'), ` ${ENCODER_NO_NEXT_TOKEN}`])]);
       return;
     }

@@ -115,13 +115,18 @@ export function maskLegend(window: number | null): { label: string; detail: stri
 
 /** How to read the hatch, for the guide beside the heatmap. */
 export function maskGuide(causal: boolean, window: number | null): string {
-  if (!causal) return 'This is a bidirectional encoder: nothing is masked, every token attends to every other, before and after it.';
+  if (!causal) return 'Nothing is masked (bidirectional attention, as in an encoder): every token attends to every other, before and after it.';
   if (window !== null) return `Bright cells get much attention; hatched cells are masked: a token sees only itself and the ${window - 1} tokens before it (sliding window of ${window}).`;
   return 'Bright cells get much attention; hatched cells are masked: in a causal model a token cannot look at tokens after it.';
 }
 
 /** The legend's words for a model without a mask (an encoder). */
 export const NO_MASK_LEGEND = { label: 'no mask (bidirectional)', detail: 'every query sees every key' };
+
+/** A checkpoint that attends both ways (BERT, RoBERTa, DistilBERT); the random layer without a mask is no encoder. */
+export function isEncoder(model: { readonly kind: string; readonly causal: boolean }): boolean {
+  return !model.causal && model.kind !== 'random';
+}
 
 /** What the next-token area says for an encoder. */
 export const ENCODER_NO_NEXT_TOKEN =
