@@ -16,7 +16,7 @@ import { randomMhaWeights, Xoshiro128 } from '../../src/engine/random';
 import { tensor } from '../../src/engine/tensor';
 import { createTokenizer } from '../../src/tokenize';
 import { DEFAULT_QWEN_FOLDER, ensureQwenCheckpoint } from './qwenCheckpoint';
-import { QWEN_CHILD_FLAG, QWEN_MEMORY_TARGET, qwenMemoryChild, runQwenMemoryChild } from './qwenMemory';
+import { ensureQwenTokenizer, QWEN_CHILD_FLAG, QWEN_MEMORY_TARGET, qwenMemoryChild, runQwenMemoryChild } from './qwenMemory';
 
 const D_MODEL = 768;
 const HEADS = 12;
@@ -176,8 +176,10 @@ const MB = 2 ** 20;
  * on 512 tokens in a fresh process, as the worker does it; peak RSS against the weights in float32.
  */
 async function benchQwenMemory(): Promise<void> {
-  const folder = join(__dirname, '..', DEFAULT_QWEN_FOLDER);
+  const root = join(__dirname, '..');
+  const folder = join(root, DEFAULT_QWEN_FOLDER);
   await ensureQwenCheckpoint(folder, (line) => console.log(`  ${line}`));
+  await ensureQwenTokenizer(folder, root);
   const r = await runQwenMemoryChild(__filename, folder);
   const ratio = r.maxRss / r.weightBytes;
   const mark = ratio <= QWEN_MEMORY_TARGET ? 'pass' : 'FAIL';

