@@ -1,5 +1,6 @@
 /** Gets a Hub model onto disk with a cancellable progress notification (the host's side of src/hub). */
 import * as vscode from 'vscode';
+import { errorKind } from '../errors';
 import { findCachedSnapshot, hubCacheDir } from '../hub/cache';
 import { downloadHubModel } from '../hub/download';
 import { DEFAULT_HUB_ENDPOINT, isAbortError, validateRepoId } from '../hub/errors';
@@ -54,6 +55,7 @@ export async function ensureHubModel(repoId: string, endpointSetting: string, lo
         return result.folder;
       } catch (error) {
         if (isAbortError(error)) throw new UserCancelled();
+        if (errorKind(error) !== 'user') throw error; // a bug: reported as one, with its stack
         throw new ModelSetupError(`Could not get ${id} from the Hugging Face Hub: ${(error as Error).message}`);
       } finally {
         cancel.dispose();

@@ -6,7 +6,7 @@ import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { scanCacheDir, type CachedRepoInfo, type CachedRevisionInfo } from '@huggingface/hub';
-import { snapshotIsUsable } from './files';
+import { snapshotIsUsable, tokenizerSettled } from './files';
 
 /** The cache folder, resolved as huggingface_hub resolves it, so both share one copy of each model. */
 export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -43,12 +43,17 @@ export function isSnapshotName(name: string): boolean {
   return /^[A-Za-z0-9_-]{1,128}$/.test(name);
 }
 
-/** The snapshot folder of a revision, when it already holds everything we read; no network. */
-export async function findCachedSnapshot(cacheDir: string, repoId: string, revision: string): Promise<string | undefined> {
+/**
+ * The snapshot folder of a revision, when it already holds everything we read (with `tokenizer`: its
+ * tokenizer too, or the record that the repo has none); no network.
+ */
+export async function findCachedSnapshot(cacheDir: string, repoId: string, revision: string, { tokenizer = true } = {}): Promise<string | undefined> {
   const commit = await cachedCommit(cacheDir, repoId, revision);
   if (commit === undefined) return undefined;
-  const folder = join(repoFolder(cacheDir, repoId), 'snapshots', commit);
-  return (await snapshotIsUsable(folder)) ? folder : undefined;
+  const storage = repoFolder(cacheDir, repoId);
+  const folder = join(storage, 'snapshots', commit);
+  if (!(await snapshotIsUsable(folder))) return undefined;
+  return !tokenizer || (await tokenizerSettled(storage, commit)) ? folder : undefined;
 }
 
 export interface CachedModel {

@@ -6,13 +6,13 @@
  * Pure Node, no editor imports: the extension host wraps it with a progress notification and a cancel button.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { downloadFileToCacheDir, HubApiError, InvalidApiResponseFormatError, listFiles, modelInfo, type ListFileEntry } from '@huggingface/hub';
 import { findCachedSnapshot, hubCacheDir, isSnapshotName, repoFolder } from './cache';
 import { DEFAULT_HUB_ENDPOINT, HubAbortError, HubError, printable, validateRepoId, validateRevision } from './errors';
 import { createHubFetch, DEFAULT_STALL_TIMEOUT_MS, type HubFetchContext } from './fetch';
-import { CONFIG_FILE, INDEX_FILE, isFile, OTHER_WEIGHTS, shardsOfIndex, SINGLE_WEIGHTS, snapshotIsUsable, TOKENIZER_FILES } from './files';
+import { CONFIG_FILE, INDEX_FILE, isFile, MAX_INDEX_BYTES, noExistMarker, OTHER_WEIGHTS, shardsOfIndex, SINGLE_WEIGHTS, snapshotIsUsable, tokenizerSettled, TOKENIZER_FILES } from './files';
 
 export interface HubDownloadProgress {
   /** The file being downloaded (a name inside the repo, e.g. "model.safetensors"). */
@@ -64,6 +64,9 @@ export async function downloadHubModel(repoId: string, options: HubDownloadOptio
     const cached = await findCachedSnapshot(cacheDir, repo, revision);
     if (cached !== undefined) return { folder: cached, fromCache: true };
     if (/^(1|true|yes|on)$/i.test(process.env.HF_HUB_OFFLINE ?? '')) {
+      // Offline, a snapshot whose tokenizer was never fetched still serves token ids.
+      const withoutTokenizer = await findCachedSnapshot(cacheDir, repo, revision, { tokenizer: false });
+      if (withoutTokenizer !== undefined) return { folder: withoutTokenizer, fromCache: true };
       throw new HubError('offline', `${repo} (revision ${revision}) is not in the Hugging Face cache at ${cacheDir}, and HF_HUB_OFFLINE forbids downloading it`);
     }
     const ctx: HubFetchContext = { endpoint, token, signal, repo, stallMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS };
@@ -98,10 +101,15 @@ async function fetchSnapshot(job: Job): Promise<HubDownloadResult> {
   const snapshot = join(storage, 'snapshots', commit);
   let downloaded = 0;
 
-  if (!(await snapshotIsUsable(snapshot))) {
+  if (!(await snapshotIsUsable(snapshot)) || !(await tokenizerSettled(storage, commit))) {
     const listing = new Map<string, ListFileEntry>();
     for await (const entry of listFiles({ repo, revision: commit, hubUrl, fetch: job.fetch })) if (entry.type === 'file') listing.set(entry.path, entry);
     if (!listing.has(CONFIG_FILE)) throw new HubError('not-found', `${repo} (revision ${revision}) has no ${CONFIG_FILE}; expected a Transformers model`);
+    // Record, as huggingface_hub does, that the repo has no tokenizer, so the next use needs no request.
+    for (const name of TOKENIZER_FILES.filter((f) => !listing.has(f))) {
+      await mkdir(dirname(noExistMarker(storage, commit, name)), { recursive: true });
+      await writeFile(noExistMarker(storage, commit, name), '');
+    }
 
     const progress = { overall: 0, total: undefined as number | undefined };
     const fetchFile = async (name: string): Promise<void> => {
@@ -196,6 +204,8 @@ async function fetchOne(job: Job, storage: string, commit: string, entry: ListFi
 async function readShards(job: Job, indexPath: string, listing: ReadonlyMap<string, ListFileEntry>): Promise<string[]> {
   let shards: string[];
   try {
+    // Parsed on the extension host's thread: a file this big is no safetensors index.
+    if ((await stat(indexPath)).size > MAX_INDEX_BYTES) throw new Error(`${INDEX_FILE} is over ${MAX_INDEX_BYTES / 1024 ** 2} MiB, too big for a safetensors index`);
     shards = shardsOfIndex(JSON.parse(await readFile(indexPath, 'utf8')));
   } catch (cause) {
     throw new HubError('invalid-index', `${job.repo}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });

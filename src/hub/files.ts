@@ -12,7 +12,7 @@ export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as co
 export const OTHER_WEIGHTS = /\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx)$/i;
 
 /** An index bigger than this is not a safetensors index (real ones are tens of kilobytes). */
-const MAX_INDEX_BYTES = 16 * 1024 * 1024;
+export const MAX_INDEX_BYTES = 16 * 1024 * 1024;
 
 /**
  * The shard files an index names (weight_map values, first-seen order). Shards must be .safetensors names in
@@ -60,6 +60,19 @@ export async function snapshotIsUsable(folder: string): Promise<boolean> {
   if (shards === undefined) return false;
   for (const shard of shards) if (!(await isFile(join(folder, shard)))) return false;
   return true;
+}
+
+/**
+ * True when the snapshot's tokenizer is settled: tokenizer.json is there, or a download found the repo has none
+ * and left huggingface_hub's marker `.no_exist/<commit>/tokenizer.json` (Python writes the same marker).
+ */
+export async function tokenizerSettled(repoStorage: string, commit: string): Promise<boolean> {
+  return (await isFile(join(repoStorage, 'snapshots', commit, TOKENIZER_FILES[0]))) || (await isFile(noExistMarker(repoStorage, commit, TOKENIZER_FILES[0])));
+}
+
+/** huggingface_hub's record that a file does not exist at a commit. */
+export function noExistMarker(repoStorage: string, commit: string, file: string): string {
+  return join(repoStorage, '.no_exist', commit, file);
 }
 
 export async function isFile(path: string): Promise<boolean> {

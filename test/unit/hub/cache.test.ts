@@ -99,7 +99,11 @@ describe('hub: the Hugging Face cache', () => {
   it('findCachedSnapshot needs config.json and every weight file, through the links', async () => {
     const commit = 'e'.repeat(40);
     const folder = await pythonRepo(cacheDir, 'models--org--m', commit, { 'config.json': CONFIG_BYTES, 'model.safetensors': MODEL_BYTES });
-    assert.equal(await findCachedSnapshot(cacheDir, 'org/m', 'main'), folder);
+    assert.equal(await findCachedSnapshot(cacheDir, 'org/m', 'main'), undefined, 'the tokenizer is not settled yet');
+    assert.equal(await findCachedSnapshot(cacheDir, 'org/m', 'main', { tokenizer: false }), folder);
+    await mkdir(join(cacheDir, 'models--org--m', '.no_exist', commit), { recursive: true });
+    await writeFile(join(cacheDir, 'models--org--m', '.no_exist', commit, 'tokenizer.json'), '');
+    assert.equal(await findCachedSnapshot(cacheDir, 'org/m', 'main'), folder, 'the repo has no tokenizer');
     assert.equal(await findCachedSnapshot(cacheDir, 'org/m', commit), folder);
     assert.equal(await findCachedSnapshot(cacheDir, 'org/m', 'dev'), undefined, 'no such ref');
     // A link to a deleted blob does not count.

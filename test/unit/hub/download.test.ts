@@ -13,6 +13,7 @@ import { listCachedModels } from '../../../src/hub/cache';
 import { downloadHubModel, type HubDownloadOptions, type HubDownloadProgress } from '../../../src/hub/download';
 import { HubError, isAbortError, validateRepoId, validateRevision } from '../../../src/hub/errors';
 import { isGpt2TensorName, loadGpt2Folder, loadModelFolder, parseGpt2Config, readSafetensorsFile, serializeSafetensors } from '../../../src/model';
+import { isFile } from '../../../src/hub/files';
 import { COMMIT, gitOid, hubHandler, sha256, startServer, type FakeRepo, type FakeServer, type HubState } from './fakeHub';
 
 const FIXTURE = join(__dirname, '..', '..', 'fixtures', 'gpt2-tiny');
@@ -198,6 +199,7 @@ describe('hub: downloads into the Hugging Face cache', () => {
     await mkdir(join(dir, 'refs'), { recursive: true });
     for (const [name, bytes, blob] of [
       ['config.json', CONFIG_BYTES, gitOid(CONFIG_BYTES)],
+      ['tokenizer.json', TOKENIZER_BYTES, gitOid(TOKENIZER_BYTES)],
       ['model.safetensors', MODEL_BYTES, sha256(MODEL_BYTES)],
     ] as const) {
       await writeFile(join(dir, 'blobs', blob), bytes);
@@ -210,10 +212,48 @@ describe('hub: downloads into the Hugging Face cache', () => {
     assert.equal(hub.requests.length, 0);
     assert.equal((await loadGpt2Folder(result.folder)).blocks.length, 2);
     const listed = await listCachedModels(cacheDir);
-    assert.deepEqual(listed.map((m) => [m.repoId, m.folder, m.usable, m.sizeOnDisk]), [['openai-community/gpt2', result.folder, true, CONFIG_BYTES.length + MODEL_BYTES.length]]);
+    assert.deepEqual(listed.map((m) => [m.repoId, m.folder, m.usable, m.sizeOnDisk]), [['openai-community/gpt2', result.folder, true, CONFIG_BYTES.length + TOKENIZER_BYTES.length + MODEL_BYTES.length]]);
     // A commit hash as the revision needs no ref.
     assert.equal((await download('openai-community/gpt2', { revision: commit })).folder, result.folder);
     assert.equal(hub.requests.length, 0);
+  });
+
+  it('a cached snapshot without its tokenizer fetches just the tokenizer; a repo without one is recorded as such (.no_exist), and then needs no request', async () => {
+    await start([['org/tiny', tinyRepo()]]);
+    const first = await download('org/tiny');
+    // e.g. Python fetched the model but not its tokenizer
+    await rm(join(first.folder, 'tokenizer.json'));
+    await rm(join(repoDir('org/tiny'), 'blobs', gitOid(TOKENIZER_BYTES)));
+    const before = hub.requests.length;
+    const again = await download('org/tiny');
+    assert.equal(again.fromCache, false);
+    assert.ok(await isFile(join(again.folder, 'tokenizer.json')), 'the tokenizer was fetched');
+    const fetched = hub.requests.slice(before).filter((r) => r.path.includes('/resolve/'));
+    assert.ok(fetched.every((r) => r.path.endsWith('/tokenizer.json')), `only the tokenizer: ${fetched.map((r) => r.path).join(', ')}`);
+
+    const repo = tinyRepo();
+    repo.files.delete('tokenizer.json');
+    state.repos.set('org/plain', repo);
+    const plain = await download('org/plain');
+    assert.ok(!(await isFile(join(plain.folder, 'tokenizer.json'))));
+    assert.ok(await isFile(join(repoDir('org/plain'), '.no_exist', COMMIT, 'tokenizer.json')), "huggingface_hub's marker");
+    const count = hub.requests.length;
+    assert.deepEqual(await download('org/plain'), { folder: plain.folder, fromCache: true });
+    assert.equal(hub.requests.length, count, 'no request once the repo is known to have no tokenizer');
+  });
+
+  it('offline (HF_HUB_OFFLINE), a snapshot without its tokenizer still serves token ids', async () => {
+    await start([['org/tiny', tinyRepo()]]);
+    const first = await download('org/tiny');
+    await rm(join(first.folder, 'tokenizer.json'));
+    const before = hub.requests.length;
+    process.env.HF_HUB_OFFLINE = '1';
+    try {
+      assert.deepEqual(await download('org/tiny'), { folder: first.folder, fromCache: true });
+    } finally {
+      delete process.env.HF_HUB_OFFLINE;
+    }
+    assert.equal(hub.requests.length, before);
   });
 
   it('goes to the network when a cached snapshot lacks a file, and then fetches only what is missing', async () => {
