@@ -181,7 +181,7 @@ async function runInspect(args: string[]): Promise<void> {
       tokenizer: (values.tokenizer as TokenizerName | undefined) ?? 'word',
     };
   }
-  const loaded = await loadModel(spec, loadGpt2Folder);
+  const loaded = await loadModel(spec, loadGpt2Folder, 'text' in input ? { forText: { hint: 'Without it the model cannot read text; give token ids instead with --ids 1,2,3' } } : {});
   const topK = intOption(values['top-k'], 'top-k', 10);
   const { layers, heads } = loaded.info;
   // Text formats spend ~12 bytes a number: past this they take minutes and gigabytes, where npy takes 4.

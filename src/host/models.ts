@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { errorKind } from '../errors';
-import { listCachedModels, type CachedModel } from '../hub/cache';
+import { listCachedModels, repoOfSnapshot, type CachedModel } from '../hub/cache';
 import { validateRepoId } from '../hub/errors';
 import { describeModelFolder, type ModelFolderSummary } from '../model/folderSummary';
 import { formatBytes } from '../present/limits';
@@ -31,7 +31,9 @@ export async function resolveModel(settings: Settings, log: vscode.LogOutputChan
     case 'folder': {
       const problem = checkFolderSetting(settings.modelFolder);
       if (problem) throw new ModelSetupError(`${problem} ${CHOOSE}`);
-      return { kind: 'folder', folder: settings.modelFolder, label: basename(settings.modelFolder) || settings.modelFolder };
+      // A snapshot in the Hugging Face cache is named by its repo, not by its commit hash.
+      const hubId = repoOfSnapshot(settings.modelFolder);
+      return { kind: 'folder', folder: settings.modelFolder, label: hubId ?? (basename(settings.modelFolder) || settings.modelFolder), ...(hubId ? { hubId } : {}) };
     }
     case 'huggingFace': {
       const folder = await ensureHubModel(settings.huggingFaceModel, settings.huggingFaceEndpoint, log);
@@ -83,10 +85,11 @@ async function cachedItems(current: string | undefined): Promise<ModelPick[]> {
       }
       return {
         label: `$(database) ${m.repoId}`,
-        description: [size, current === m.repoId ? 'current' : undefined].filter(Boolean).join(' · '),
+        description: [size, current === m.folder || current === m.repoId ? 'current' : undefined].filter(Boolean).join(' · '),
         detail: modelShapeText(checked.summary),
         action: 'cached',
-        value: m.repoId,
+        // The exact snapshot on disk: choosing it never goes to the network, whatever refs/main says.
+        value: m.folder,
       };
     }),
   );
@@ -135,13 +138,13 @@ function announce(name: string, summary: ModelFolderSummary): void {
 export async function chooseModel(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Promise<boolean> {
   const config = vscode.workspace.getConfiguration(SECTION);
   const { settings } = readWorkspaceSettings();
-  const currentHub = settings.model === 'huggingFace' ? settings.huggingFaceModel : undefined;
+  const current = settings.model === 'huggingFace' ? settings.huggingFaceModel : settings.model === 'folder' ? settings.modelFolder : undefined;
   const recent = context.globalState.get<Recent[]>(RECENT_KEY, []);
   const items: ModelPick[] = [
     { label: '$(symbol-numeric) Random model', description: settings.model === 'random' ? 'current' : undefined, detail: 'One attention layer with seeded random weights; no download, exact and reproducible.', action: 'random' },
     {
       label: '$(folder-opened) Model folder…',
-      description: settings.model === 'folder' ? `current: ${basename(settings.modelFolder)}` : undefined,
+      description: settings.model === 'folder' ? `current: ${repoOfSnapshot(settings.modelFolder) ?? basename(settings.modelFolder)}` : undefined,
       detail: 'A Hugging Face folder on disk: GPT-2, Llama, Mistral, Qwen2/3, GPT-NeoX (Pythia), BERT, RoBERTa or DistilBERT.',
       action: 'folder',
     },
@@ -151,7 +154,7 @@ export async function chooseModel(context: vscode.ExtensionContext, log: vscode.
     items.push({ label: 'Recent', kind: vscode.QuickPickItemKind.Separator, action: 'none' });
     for (const r of recent) items.push({ label: r.kind === 'folder' ? `$(folder) ${r.value}` : `$(cloud) ${r.value}`, action: r.kind === 'folder' ? 'recentFolder' : 'recentHub', value: r.value });
   }
-  const pick = await pickModel(items, currentHub);
+  const pick = await pickModel(items, current);
   if (!pick) return false;
   const target = vscode.ConfigurationTarget.Global;
   const remember = async (entry: Recent) => {
@@ -160,6 +163,17 @@ export async function chooseModel(context: vscode.ExtensionContext, log: vscode.
   };
   if (pick.action === 'random') {
     await config.update('model', 'random', target);
+    return true;
+  }
+  if (pick.action === 'cached' && pick.value) {
+    const checked = await checkModelFolder(pick.value);
+    if ('problem' in checked) {
+      void vscode.window.showErrorMessage(`Attention Inspector cannot use this model. ${checked.problem}`);
+      return false;
+    }
+    await config.update('modelFolder', pick.value, target);
+    await config.update('model', 'folder', target);
+    announce(repoOfSnapshot(pick.value) ?? basename(pick.value), checked.summary);
     return true;
   }
   if (pick.action === 'folder' || pick.action === 'recentFolder') {

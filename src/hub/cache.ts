@@ -20,6 +20,14 @@ function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
+/** The repo id of a snapshot folder in the cache layout (`…/models--org--name/snapshots/<commit>`), else undefined. */
+export function repoOfSnapshot(folder: string): string | undefined {
+  const parts = folder.split(/[\\/]+/).filter(Boolean);
+  const [repoDir, snapshots, commit] = parts.slice(-3);
+  if (parts.length < 3 || snapshots !== 'snapshots' || !isSnapshotName(commit ?? '') || !repoDir?.startsWith('models--')) return undefined;
+  return repoDir.slice('models--'.length).split('--').join('/');
+}
+
 /** `models--org--name`: the repo's folder in the cache. */
 export function repoFolder(cacheDir: string, repoId: string): string {
   return join(cacheDir, `models--${repoId.split('/').join('--')}`);

@@ -3,7 +3,7 @@
  * gpt2, llama, mistral, qwen2, qwen3, gpt_neox, bert, roberta, distilbert. A model type or config
  * feature the engine does not implement is refused by name, never approximated.
  */
-import type { ModelFamily, TransformerWeights } from '../engine/types';
+import type { ModelFamily, TransformerConfig, TransformerWeights } from '../engine/types';
 import { readCheckpointConfig, readCheckpointTensors } from './checkpointFolder';
 import { bertFamily } from './bertFamily';
 import { ModelFileError } from './errors';
@@ -62,8 +62,13 @@ export async function loadModelFolder(dir: string): Promise<TransformerWeights> 
   }
 }
 
-/** The model_type of a checkpoint folder, from its config.json alone (checked as loadModelFolder checks it). */
-export async function modelFolderFamily(dir: string): Promise<ModelFamily> {
+/** A checkpoint folder's config, from its config.json alone (checked as loadModelFolder checks it). */
+export async function modelFolderConfig(dir: string): Promise<TransformerConfig> {
   const { json, configPath } = await readCheckpointConfig(dir, EXPECTED_LAYOUT);
-  return checkpointFamily(json, configPath).config.family;
+  return checkpointFamily(json, configPath).config;
+}
+
+/** The model_type of a checkpoint folder, from its config.json alone. */
+export async function modelFolderFamily(dir: string): Promise<ModelFamily> {
+  return (await modelFolderConfig(dir)).family;
 }

@@ -8,7 +8,7 @@ import type { InspectModel } from '../engine/inspection';
 import { validateRandomConfig, type RandomModelConfig } from '../engine/random';
 import { parameterCount } from '../engine/transformer';
 import type { Gpt2Weights, ModelFamily, TransformerWeights } from '../engine/types';
-import { loadModelFolder } from '../model/modelFolder';
+import { loadModelFolder, modelFolderConfig } from '../model/modelFolder';
 import { createTokenizer } from '../tokenize';
 import { loadFolderTokenizer } from '../tokenize/hf/load';
 import type { Tokenizer, TokenizerKind, TokenizerName } from '../tokenize/types';
@@ -89,13 +89,24 @@ function idsOnly(reason: string): ModelTokenizer {
 }
 
 /** The folder's tokenizer, or ids only when the folder has none we can read (the reason is kept for text input). */
-async function folderTokenizer(folder: string, load: (folder: string) => Promise<ModelTokenizer>): Promise<{ tokenizer: ModelTokenizer; kind: 'huggingface' | null }> {
+async function folderTokenizer(folder: string, load: (folder: string) => Promise<ModelTokenizer>): Promise<{ tokenizer: ModelTokenizer; kind: 'huggingface' | null; problem?: string }> {
   try {
     return { tokenizer: await load(folder), kind: 'huggingface' };
   } catch (error) {
     if (errorKind(error) !== 'user') throw error;
-    return { tokenizer: idsOnly((error as Error).message), kind: null };
+    return { tokenizer: idsOnly((error as Error).message), kind: null, problem: (error as Error).message };
   }
+}
+
+/** GPT-2's own BPE has this many ids; a gpt2-architecture checkpoint with another vocabulary reads its own tokenizer.json. */
+const GPT2_VOCAB_SIZE = 50257;
+
+export interface LoadModelOptions {
+  /**
+   * The caller will tokenize text: a folder without a tokenizer it can read is refused before its weights are
+   * read (they may be gigabytes), with `hint` after the reason.
+   */
+  readonly forText?: { readonly hint?: string };
 }
 
 function checkpointInfo(weights: TransformerWeights, spec: { folder: string; label: string; hubId?: string }, tokenizer: TokenizerKind | null): ModelInfo {
@@ -124,7 +135,7 @@ function checkpointInfo(weights: TransformerWeights, spec: { folder: string; lab
  * Loads what a spec names. `loaders` reads folders (the worker keeps one checkpoint cached); a bare
  * function is the GPT-2 loader, as callers passed it before any other family existed.
  */
-export async function loadModel(spec: ModelSpec, loaders: ModelLoaders | ModelLoaders['loadGpt2']): Promise<LoadedModel> {
+export async function loadModel(spec: ModelSpec, loaders: ModelLoaders | ModelLoaders['loadGpt2'], options: LoadModelOptions = {}): Promise<LoadedModel> {
   const { loadGpt2, loadFolder = loadModelFolder, loadTokenizer = loadFolderTokenizer } = typeof loaders === 'function' ? { loadGpt2: loaders } : loaders;
   if (spec.kind === 'random') {
     validateRandomConfig(spec.config);
@@ -152,10 +163,11 @@ export async function loadModel(spec: ModelSpec, loaders: ModelLoaders | ModelLo
     const weights = await loadGpt2(spec.folder);
     return { model: { kind: 'gpt2', weights }, tokenizer: createTokenizer('gpt2'), info: checkpointInfo(gpt2AsTransformer(weights), spec, 'gpt2') };
   }
+  // config.json first: it says which tokenizer the ids need, and an unsupported model is refused before any weight is read.
+  const config = await modelFolderConfig(spec.folder);
+  const builtIn = tokenizerForFamily(config.family) === 'gpt2' && config.vocabSize === GPT2_VOCAB_SIZE;
+  const { tokenizer, kind, problem } = builtIn ? { tokenizer: createTokenizer('gpt2'), kind: 'gpt2' as const, problem: undefined } : await folderTokenizer(spec.folder, loadTokenizer);
+  if (problem !== undefined && options.forText) throw new UserError(options.forText.hint ? `${problem}. ${options.forText.hint}` : problem);
   const weights = await loadFolder(spec.folder);
-  if (tokenizerForFamily(weights.config.family) === 'gpt2') {
-    return { model: { kind: 'transformer', weights }, tokenizer: createTokenizer('gpt2'), info: checkpointInfo(weights, spec, 'gpt2') };
-  }
-  const { tokenizer, kind } = await folderTokenizer(spec.folder, loadTokenizer);
   return { model: { kind: 'transformer', weights }, tokenizer, info: checkpointInfo(weights, spec, kind) };
 }

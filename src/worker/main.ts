@@ -19,11 +19,18 @@ const port = parentPort;
 if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
 const generation = new Int32Array((workerData as { cancel: SharedArrayBuffer }).cancel);
 
+// The result the webviews show. It is kept until a newer inspection succeeds, so a cancelled or
+// failed run leaves the previous heatmaps fully usable (unless the run reads another checkpoint).
+let session: InspectionSession | undefined;
+
 // One checkpoint at a time (a GPT-2 XL alone is ~6 GB of float32), and the tokenizer of its folder.
 let loaded: { key: string; model: Promise<Gpt2Weights | TransformerWeights> } | undefined;
 let tokenizer: { folder: string; tokenizer: Promise<ModelTokenizer> } | undefined;
 function cached<T extends Gpt2Weights | TransformerWeights>(key: string, load: () => Promise<T>): Promise<T> {
   if (loaded?.key !== key) {
+    // The previous result holds the previous checkpoint: let both go before the next one is read, so the
+    // worker never holds two models (its memory budget counts one).
+    session = undefined;
     const model = load();
     loaded = { key, model };
     model.catch(() => {
@@ -46,10 +53,6 @@ const loaders: ModelLoaders = {
     return tokenizer.tokenizer;
   },
 };
-
-// The result the webviews show. It is kept until a newer inspection succeeds, so a cancelled or
-// failed run leaves the previous heatmaps fully usable.
-let session: InspectionSession | undefined;
 
 function send(message: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
@@ -80,6 +83,7 @@ async function handle(request: WorkerRequest): Promise<void> {
         const isCancelled = () => Atomics.load(generation, 0) !== request.generation;
         if (isCancelled()) throw new CancelledError();
         if (request.job.model.kind === 'random') loaded = tokenizer = undefined; // let a big checkpoint go
+        else if (request.job.model.folder !== tokenizer?.folder) tokenizer = undefined;
         const { session: next, payload } = await runInspection(request.resultId, request.job, {
           loaders,
           isCancelled,

@@ -85,7 +85,7 @@ export async function runInspection(resultId: number, job: InspectJob, ctx: RunC
   };
   checkpoint();
   if (job.model.kind !== 'random') ctx.progress(`Loading ${job.model.label}`, 0.02);
-  const loaded = await loadModel(pipelineSpec(job), ctx.loaders);
+  const loaded = await loadModel(pipelineSpec(job), ctx.loaders, { forText: {} });
   checkpoint();
   ctx.progress('Tokenizing', 0.04);
   let thumbnails: Float32Array | undefined;

@@ -15,6 +15,7 @@ import { runPipeline } from '../../../src/pipeline/run';
 import { traceStepText } from '../../../src/present/steps';
 import { assertClose, ATOL, FIXTURES, readJson, RTOL } from '../helpers';
 import { naiveDecoder, naiveInverseFrequencies, readCheckpoint } from './naiveDecoder';
+import { expectedTokens, rawAddedTokens, rustReference, unicodeForms } from '../tokenize/hf/reference';
 
 type Matrix = (number | null)[][];
 
@@ -101,21 +102,20 @@ describe('model families (test/fixtures/families, scripts/gen_family_fixtures.py
 
       if (c.text !== undefined) {
         const text = c.text;
-        it('text through the folder\'s tokenizer.json: Hugging Face\'s ids, specials marked with empty ranges, the same attentions', () => {
+        it('text through the folder\'s tokenizer.json: Hugging Face\'s ids and offsets, specials marked with empty ranges, the same attentions', async () => {
           const result = runPipeline({ text }, loaded, { maxTokens: 4096, keep: 'inputs', topK: 5 });
           assert.deepEqual(result.tokens.map((t) => t.id), c.input_ids, 'ids equal Rust tokenizers\' encode(text)');
           assert.deepEqual(result.tokens.map((t) => (t.special ? 1 : 0)), c.special_tokens_mask, 'special tokens');
-          // Tokens holding parts of one character (byte fallback) share its range; nothing goes backwards, no gaps.
-          let at = 0;
-          let from = 0;
-          for (const t of result.tokens) {
-            assert.ok(t.start !== null && t.end !== null && t.start >= from && t.end >= at && t.end >= t.start, `offsets go forwards at token ${t.id}`);
-            if (t.special) assert.equal(t.start, t.end, 'a special token has an empty range');
-            else assert.ok(t.start <= at && t.end > t.start, `the tokens cover the text (token ${t.id} at ${t.start})`);
-            from = t.start;
-            at = t.end;
-          }
-          assert.equal(at, text.length, 'the last token ends the text');
+          // Offsets: Rust's, converted to UTF-16 by the tokenizer tests' independent reference (whole characters, no gaps).
+          const json = JSON.parse(readFileSync(join(folderOf(name), 'tokenizer.json'), 'utf8'));
+          const reference = rustReference(json);
+          const expected = expectedTokens(text, await reference.encode(text), await reference.specialsBefore(), unicodeForms(json), rawAddedTokens(json));
+          assert.deepEqual(
+            result.tokens.map((t) => [t.id, t.start, t.end, Boolean(t.special)]),
+            expected.map((t) => [t.id, t.start, t.end, t.special]),
+            'ids, UTF-16 offsets and special marks equal Hugging Face tokenizers\' (Rust) encode(text)',
+          );
+          for (const t of result.tokens) assert.equal(t.text, text.slice(t.start!, t.end!), 'each token carries the text it covers');
           for (const layer of c.attentions.keys()) check(c, 'attentions', result.inspection.layer(layer).attnWeights.data, c.attentions[layer], `layer ${layer} attentions`);
           if (c.top_next) assert.deepEqual(result.inspection.topNext.map((t) => t.id), c.top_next.map((t) => t.id), 'top-5 ids');
         });
@@ -220,6 +220,15 @@ describe('model families (test/fixtures/families, scripts/gen_family_fixtures.py
     assert.throws(() => transformerForward(transformerWeightsOf(roberta), new Array(39).fill(5)), (e: unknown) => errorKind(e) === 'user' && /supports at most 38 \(max_position_embeddings\)/.test((e as Error).message));
   });
 
+  it('a caller that will read text is refused before the weights are read when the folder has no tokenizer.json', async () => {
+    let weightsRead = 0;
+    const loaders = { loadGpt2: () => Promise.reject(new Error('unused')), loadFolder: async (f: string) => (weightsRead++, loadModelFolder(f)) };
+    await assert.rejects(loadModel({ kind: 'folder', folder: folderOf('qwen3_qknorm'), label: 'q' }, loaders, { forText: { hint: 'Add it.' } }), (e: unknown) => errorKind(e) === 'user' && /tokenizer\.json does not exist.*\. Add it\.$/s.test((e as Error).message));
+    assert.equal(weightsRead, 0, 'no weight was read');
+    await loadModel({ kind: 'folder', folder: folderOf('mistral_text_bytefallback'), label: 'm' }, loaders, { forText: {} });
+    assert.equal(weightsRead, 1);
+  });
+
   it('text for a folder without tokenizer.json is refused with the reason, never guessed; its ids still run', async () => {
     const loaded = await loadModel({ kind: 'folder', folder: folderOf('llama_gqa_tied'), label: 'l' }, () => Promise.reject(new Error()));
     assert.throws(() => runPipeline({ text: 'hello' }, loaded, { maxTokens: 10 }), (e: unknown) => errorKind(e) === 'user' && /tokenizer\.json does not exist.*cannot read text.*--ids/.test((e as Error).message));
@@ -290,7 +299,7 @@ describe('model families in the CLI: inspect --model DIR --ids (dist/cli.js)', f
   }
 
   for (const name of CASES.filter((n) => expectedOf(n).text !== undefined)) {
-    it(`${name}: --text reads the folder's tokenizer.json and gives the fixture's ids and attentions`, () => {
+    it(`${name}: --text reads the folder's tokenizer.json and gives the fixture's ids, Rust's offsets and the attentions`, async () => {
       const c = expectedOf(name);
       const r = cli(['inspect', '--model', folderOf(name), '--text', c.text!, '--top-k', '5']);
       assert.equal(r.status, 0, r.stderr);
@@ -299,8 +308,14 @@ describe('model families in the CLI: inspect --model DIR --ids (dist/cli.js)', f
       assert.deepEqual(got.tokens.map((t: { id: number }) => t.id), c.input_ids);
       const specials = got.tokens.filter((t: { special?: boolean }) => t.special);
       assert.equal(specials.length, c.special_tokens_mask!.filter(Boolean).length, 'special tokens are marked in the JSON');
-      const covered = got.tokens.filter((t: { special?: boolean }) => !t.special).map((t: { start: number; end: number }) => [t.start, t.end]);
-      assert.deepEqual([covered[0][0], covered[covered.length - 1][1]], [0, c.text!.length], 'the other tokens cover the input');
+      const json = JSON.parse(readFileSync(join(folderOf(name), 'tokenizer.json'), 'utf8'));
+      const reference = rustReference(json);
+      const expected = expectedTokens(c.text!, await reference.encode(c.text!), await reference.specialsBefore(), unicodeForms(json), rawAddedTokens(json));
+      assert.deepEqual(
+        got.tokens.map((t: { start: number; end: number }) => [t.start, t.end]),
+        expected.map((t) => [t.start, t.end]),
+        'UTF-16 offsets equal Rust\'s',
+      );
       check(c, 'attentions', got.attentions.flat(3), c.attentions, 'attentions');
       if (c.top_next) assertClose([got.perplexity], [c.perplexity!], 'perplexity');
     });

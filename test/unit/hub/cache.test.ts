@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findCachedSnapshot, hubCacheDir, listCachedModels } from '../../../src/hub/cache';
+import { findCachedSnapshot, hubCacheDir, listCachedModels, repoOfSnapshot } from '../../../src/hub/cache';
 import { gitOid, sha256 } from './fakeHub';
 
 const FIXTURE = join(__dirname, '..', '..', 'fixtures', 'gpt2-tiny');
@@ -116,5 +116,14 @@ describe('hub: the Hugging Face cache', () => {
     assert.equal(await findCachedSnapshot(cacheDir, 'org/m', 'main'), undefined);
     await writeFile(join(folder, 'model-2.safetensors'), MODEL_BYTES);
     assert.equal(await findCachedSnapshot(cacheDir, 'org/m', 'main'), folder);
+  });
+
+  it('repoOfSnapshot names a snapshot folder by its repo, and nothing else', () => {
+    const commit = 'f'.repeat(40);
+    assert.equal(repoOfSnapshot(join('/c', 'models--HuggingFaceTB--SmolLM2-135M', 'snapshots', commit)), 'HuggingFaceTB/SmolLM2-135M');
+    assert.equal(repoOfSnapshot(`C:\\hf\\models--gpt2\\snapshots\\${commit}\\`), 'gpt2');
+    assert.equal(repoOfSnapshot(join('/c', 'datasets--org--d', 'snapshots', commit)), undefined);
+    assert.equal(repoOfSnapshot(join('/m', 'models--org--x', 'blobs', commit)), undefined);
+    assert.equal(repoOfSnapshot('/home/me/SmolLM2-135M'), undefined);
   });
 });
