@@ -1,5 +1,5 @@
 /** The model settings: what the worker runs for them, and “Choose Model…”, which writes them. */
-import { existsSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { errorKind } from '../errors';
@@ -15,11 +15,11 @@ import { readWorkspaceSettings, SECTION, type Settings } from './settings';
 
 const CHOOSE = 'Choose a model with “Attention Inspector: Choose Model…”.';
 
-/** The cheap checks, on every inspection: the folder's own problems (model type, weights) come from the loader. */
-function checkFolderSetting(folder: string): string | undefined {
+/** The cheap checks, on every inspection (async: a network drive must not stall the host); the loader finds the rest. */
+async function checkFolderSetting(folder: string): Promise<string | undefined> {
   if (!folder) return 'No model folder is set.';
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) return `The model folder ${folder} does not exist.`;
-  if (!existsSync(join(folder, 'config.json'))) return `${folder} has no config.json, so it is not a Hugging Face model folder.`;
+  if (!(await stat(folder).catch(() => undefined))?.isDirectory()) return `The model folder ${folder} does not exist.`;
+  if (!(await stat(join(folder, 'config.json')).catch(() => undefined))?.isFile()) return `${folder} has no config.json, so it is not a Hugging Face model folder.`;
   return undefined;
 }
 
@@ -29,7 +29,7 @@ export async function resolveModel(settings: Settings, log: vscode.LogOutputChan
     case 'random':
       return { kind: 'random', config: { ...settings.random } };
     case 'folder': {
-      const problem = checkFolderSetting(settings.modelFolder);
+      const problem = await checkFolderSetting(settings.modelFolder);
       if (problem) throw new ModelSetupError(`${problem} ${CHOOSE}`);
       // A snapshot in the Hugging Face cache is named by its repo, not by its commit hash.
       const hubId = repoOfSnapshot(settings.modelFolder);

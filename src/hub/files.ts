@@ -1,6 +1,7 @@
 /** The files of a Hub model repo we read, and whether a snapshot folder holds them. */
 import { readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
+import { shardNameProblem } from '../model/shardNames';
 
 export const CONFIG_FILE = 'config.json';
 export const SINGLE_WEIGHTS = 'model.safetensors';
@@ -25,18 +26,12 @@ export function shardsOfIndex(index: unknown): string[] {
   }
   const shards = new Set<string>();
   for (const [tensor, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string' || !isPlainFileName(shard) || !shard.endsWith('.safetensors') || shard === SINGLE_WEIGHTS) {
-      throw new Error(`${INDEX_FILE}: the shard of "${tensor.slice(0, 80)}" must be a .safetensors file name in the same folder, got ${JSON.stringify(shard)?.slice(0, 80)}`);
-    }
-    shards.add(shard);
+    const problem = shardNameProblem(shard);
+    if (problem !== undefined) throw new Error(`${INDEX_FILE}: the shard of "${tensor.slice(0, 80)}" ${problem}, got ${JSON.stringify(shard)?.slice(0, 80)}`);
+    shards.add(shard as string);
   }
   if (shards.size === 0) throw new Error(`${INDEX_FILE} lists no shard files`);
   return [...shards];
-}
-
-export function isPlainFileName(name: string): boolean {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what must be refused
-  return name !== '' && basename(name) === name && !/[\\/:\x00-\x1f]/.test(name) && !name.startsWith('.');
 }
 
 /** The shards a snapshot's index names; undefined when the index is unreadable. */

@@ -4,10 +4,11 @@
  * headers for the parameter count and storage types. "Choose Model…" shows this before anything heavy runs.
  */
 import { open } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { ModelFamily } from '../engine/types';
 import { isFile, readCheckpointConfig } from './checkpointFolder';
 import { ModelFileError } from './errors';
+import { shardNameProblem } from './shardNames';
 import { checkpointFamily, SUPPORTED_MODEL_TYPES } from './modelFolder';
 import { parseSafetensorsHeader, readHeaderLength } from './safetensors';
 import { readJsonFile } from './safetensorsFile';
@@ -66,9 +67,10 @@ async function weightFiles(dir: string): Promise<string[]> {
     const map = ((await readJsonFile(indexPath)) as { weight_map?: unknown } | null)?.weight_map;
     if (typeof map !== 'object' || map === null) throw new ModelFileError('"weight_map" must be an object mapping tensor names to shard files', { filePath: indexPath });
     const shards = [...new Set(Object.values(map as Record<string, unknown>))];
-    // Shards sit next to the index, as the loader requires: an index must not point elsewhere on disk.
-    const bad = shards.find((s) => typeof s !== 'string' || s === '' || s === '..' || basename(s) !== s);
-    if (bad !== undefined) throw new ModelFileError(`"weight_map" names ${JSON.stringify(bad)}, which is not a file name in the same folder`, { filePath: indexPath });
+    for (const shard of shards) {
+      const problem = shardNameProblem(shard);
+      if (problem !== undefined) throw new ModelFileError(`"weight_map" names ${JSON.stringify(shard)}, which ${problem}`, { filePath: indexPath });
+    }
     return (shards as string[]).map((shard) => join(dir, shard));
   }
   const pickle = (await isFile(join(dir, 'pytorch_model.bin'))) ? ' (found pytorch_model.bin, which cannot be read safely; save the model with safe_serialization=True)' : '';
