@@ -95,6 +95,26 @@ export function bfloat16BitsToNumber(bits: number): number {
 }
 
 /**
+ * Widens `count` 16-bit floats (F16 or BF16, little-endian) that sit in the upper half of `buffer`
+ * (bytes [2·count, 4·count)) to float32 over the whole buffer, in place: a file's tensor is read straight
+ * into the memory its float32 values will occupy, with no second buffer. Going forward is safe: value i
+ * is read from 16-bit word count + i before word 2i + 1 is written, and count + i ≥ 2i. Little-endian hosts only.
+ */
+export function widen16InPlace(dtype: 'F16' | 'BF16', buffer: ArrayBuffer, count: number): Float32Array {
+  if (!HOST_IS_LITTLE_ENDIAN) throw new Error('widen16InPlace: needs a little-endian host');
+  if (buffer.byteLength !== count * 4) throw new RangeError(`widen16InPlace: ${count} values need a buffer of ${count * 4} bytes, got ${buffer.byteLength}`);
+  const words = new Uint16Array(buffer);
+  const outBits = new Uint32Array(buffer);
+  if (dtype === 'BF16') {
+    for (let i = 0; i < count; i++) outBits[i] = words[count + i] << 16;
+  } else {
+    const table = f16Table();
+    for (let i = 0; i < count; i++) outBits[i] = table[words[count + i]];
+  }
+  return new Float32Array(buffer);
+}
+
+/**
  * Converts the raw little-endian bytes of `count` elements of `dtype` to float32.
  * For F32 on a little-endian host with a 4-byte-aligned input and `copy` false, the result is a view
  * sharing memory with `bytes` (no copy); in every other case it is freshly allocated.

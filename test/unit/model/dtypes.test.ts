@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { bfloat16BitsToNumber, float16BitsToNumber, parseSafetensors } from '../../../src/model';
+import { decodeToFloat32, widen16InPlace } from '../../../src/model/dtypes';
 import { rawSafetensors, u16Bytes } from './helpers';
 
 /** float32 bit pattern of a value, to compare NaN payloads and signed zeros exactly. */
@@ -97,5 +98,20 @@ describe('dtype conversion', () => {
     assert.deepEqual([...(tensors.get('b')?.data ?? [])], [1]);
     assert.deepEqual([...(tensors.get('d')?.data ?? [])], [2.5]);
     assert.deepEqual([...(tensors.get('f')?.data ?? [])], [-7.25]);
+  });
+
+  it('widens F16 and BF16 in place from the upper half of the buffer, bit for bit as decodeToFloat32', () => {
+    for (const dtype of ['F16', 'BF16'] as const) {
+      for (const count of [1, 2, 3, 65536]) {
+        const words = Uint16Array.from({ length: count }, (_, i) => (count === 65536 ? i : (i * 40503 + 12345) & 0xffff));
+        const raw = new Uint8Array(words.buffer);
+        const buffer = new ArrayBuffer(count * 4);
+        new Uint8Array(buffer, count * 2).set(raw);
+        const widened = widen16InPlace(dtype, buffer, count);
+        assert.equal(widened.buffer, buffer);
+        assert.deepEqual(dataBits(widened), dataBits(decodeToFloat32(dtype, raw, count, true)), `${dtype} × ${count}`);
+      }
+    }
+    assert.throws(() => widen16InPlace('BF16', new ArrayBuffer(6), 2), /2 values need a buffer of 8 bytes, got 6/);
   });
 });

@@ -36,6 +36,32 @@ describe('readSafetensorsFile', () => {
     }
   });
 
+  it('reads F16 and BF16 straight into their float32 buffers: every bit pattern as the byte parser decodes it, at any offset', async () => {
+    const all = Array.from({ length: 65536 }, (_, i) => i);
+    // A 1-byte U8 tensor first puts the 16-bit data at an odd offset of the data section.
+    const bytes = rawSafetensors(
+      {
+        pad: { dtype: 'U8', shape: [1], data_offsets: [0, 1] },
+        half: { dtype: 'F16', shape: [256, 256], data_offsets: [1, 131073] },
+        brain: { dtype: 'BF16', shape: [65536], data_offsets: [131073, 262145] },
+        empty: { dtype: 'BF16', shape: [0, 4], data_offsets: [262145, 262145] },
+      },
+      new Uint8Array([7, ...u16Bytes(all), ...u16Bytes(all)]),
+    );
+    const path = join(root, 'sixteen.safetensors');
+    await writeFile(path, bytes);
+    const include = (name: string) => name !== 'pad';
+    const fromFile = await readSafetensorsFile(path, { include });
+    const fromBytes = parseSafetensors(bytes, { include });
+    for (const name of ['half', 'brain', 'empty']) {
+      const a = fromFile.tensors.get(name)!;
+      const b = fromBytes.get(name)!;
+      assert.deepEqual(a.shape, b.shape, name);
+      assert.deepEqual([...new Uint32Array(a.data.buffer, a.data.byteOffset, a.data.length)], [...new Uint32Array(b.data.buffer, b.data.byteOffset, b.data.length)], name);
+      assert.equal(a.data.buffer.byteLength, a.data.length * 4, `${name} owns exactly its float32 buffer`);
+    }
+  });
+
   it('reads only the included tensors', async () => {
     const path = join(root, 'filter.safetensors');
     await writeFile(path, serializeSafetensors({ keep: tensor([2], [1, 2]), skip: tensor([3], [3, 4, 5]) }));
