@@ -74,7 +74,7 @@ async function readTensor(handle: FileHandle, dataStart: number, entry: Safetens
   return decodeEntry(entry, raw, false);
 }
 
-function allocate(length: number, filePath: string, tensorName?: string): Uint8Array {
+function allocate(length: number, filePath: string, tensorName?: string): Uint8Array<ArrayBuffer> {
   try {
     return new Uint8Array(length);
   } catch (cause) {
