@@ -177,3 +177,30 @@ export async function panelWebview(page, { timeout = 20_000 } = {}) {
   await frame.locator('body[data-view="panel"]').waitFor({ state: 'attached', timeout });
   return frame;
 }
+
+/** Waits until the locator's trimmed text matches `re` (a string: equals it); returns the text. */
+export async function waitForText(locator, re, { timeout = 10_000, what = 'text' } = {}) {
+  let text = '';
+  const ok = () => (typeof re === 'string' ? text === re : re.test(text));
+  try {
+    return await waitUntil(async () => {
+      text = (await locator.innerText({ timeout: 1000 }).catch(() => '')).trim();
+      return ok() && text;
+    }, { timeout, message: what });
+  } catch {
+    throw new Error(`${what}: expected ${typeof re === 'string' ? JSON.stringify(re) : re}, got ${JSON.stringify(text)} (after ${timeout} ms)`);
+  }
+}
+
+/**
+ * A notification containing `text`, from the notification centre (opened here if it is not showing). The
+ * e2e workbench never shows toasts: VS Code skips them while the smoke-test driver is enabled (which the
+ * `payload` URL parameter needs), so `notification()` only sees toasts in a normal window.
+ */
+export async function notificationInCenter(page, text, { timeout = 15_000 } = {}) {
+  const center = page.locator('.notifications-center');
+  if (!(await center.isVisible())) await runCommand(page, 'Notifications: Show Notifications');
+  const item = center.locator('.notification-list-item', { hasText: text }).first();
+  await item.waitFor({ state: 'visible', timeout });
+  return item;
+}
