@@ -80,7 +80,8 @@ export class AttentionHighlights implements vscode.Disposable {
         shaded++;
       }
       byLevel.forEach((options, k) => editor.setDecorations(this.levels[k], options));
-      editor.setDecorations(this.queryType, [{ range: range(tokens[query]), hoverMessage: 'Query token' }]);
+      // A special query ([CLS], <s>) covers no text: nothing to outline.
+      editor.setDecorations(this.queryType, tokens[query].special ? [] : [{ range: range(tokens[query]), hoverMessage: 'Query token' }]);
     }
     this.shownIn = editors;
     return shaded;

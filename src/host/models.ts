@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { errorKind } from '../errors';
 import { listCachedModels, repoOfSnapshot, type CachedModel } from '../hub/cache';
 import { validateRepoId } from '../hub/errors';
+import { ModelFileError } from '../model/errors';
 import { describeModelFolder, type ModelFolderSummary } from '../model/folderSummary';
 import { formatBytes } from '../present/limits';
 import { modelShapeText } from '../present/modelSummary';
@@ -46,16 +47,19 @@ export async function resolveModel(settings: Settings, log: vscode.LogOutputChan
  * What the extension can run from a folder, or why not in words that say what to change. The extension
  * reads selections, so a folder needs a tokenizer (the CLI can still run its ids).
  */
-export async function checkModelFolder(folder: string): Promise<{ summary: ModelFolderSummary } | { problem: string }> {
+export async function checkModelFolder(folder: string): Promise<{ summary: ModelFolderSummary } | { problem: string; reason: string }> {
   try {
     const summary = await describeModelFolder(folder);
     if (summary.tokenizer === null) {
-      return { problem: `${folder} has no tokenizer.json, so selected text cannot become this model's token ids. Copy tokenizer.json (and tokenizer_config.json) from the model's Hugging Face repository into the folder.` };
+      const reason = "no tokenizer.json, so selected text cannot become this model's token ids";
+      return { reason, problem: `${folder} has ${reason}. Copy tokenizer.json (and tokenizer_config.json) from the model's Hugging Face repository into the folder.` };
     }
     return { summary };
   } catch (error) {
     if (errorKind(error) !== 'user') throw error;
-    return { problem: (error as Error).message };
+    // `reason` leaves out the folder's path, for lists where the path is known and long (the cache's snapshots).
+    const reason = error instanceof ModelFileError ? (error.filePath && error.filePath !== folder ? `${basename(error.filePath)}: ${error.detail}` : error.detail) : (error as Error).message;
+    return { reason, problem: (error as Error).message };
   }
 }
 
@@ -79,9 +83,9 @@ async function cachedItems(current: string | undefined): Promise<ModelPick[]> {
   const described = await Promise.all(
     models.map(async (m): Promise<ModelPick> => {
       const size = formatBytes(m.sizeOnDisk);
-      const checked = m.usable ? await checkModelFolder(m.folder) : { problem: 'no config.json and safetensors weights in its snapshot' };
-      if ('problem' in checked) {
-        return { label: `$(circle-slash) ${m.repoId}`, description: size, detail: `Cannot be used: ${checked.problem}`, action: 'none' };
+      const checked = m.usable ? await checkModelFolder(m.folder) : { reason: 'no config.json and safetensors weights in its snapshot' };
+      if ('reason' in checked) {
+        return { label: `$(circle-slash) ${m.repoId}`, description: size, detail: `Cannot be used: ${checked.reason}`, action: 'none' };
       }
       return {
         label: `$(database) ${m.repoId}`,

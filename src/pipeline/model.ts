@@ -50,7 +50,7 @@ export interface ModelInfo {
 }
 
 /** What the pipeline asks of a model's tokenizer. */
-export type ModelTokenizer = Pick<Tokenizer, 'encode' | 'decodeId'>;
+export type ModelTokenizer = Pick<Tokenizer, 'encode' | 'decodeId' | 'displayId'>;
 
 export interface LoadedModel {
   readonly model: InspectModel;

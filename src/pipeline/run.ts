@@ -64,7 +64,8 @@ function tokensOf(input: PipelineInput, loaded: LoadedModel): InspectedToken[] {
       throw new UserError(`token id ${id} at position ${i} must be ${range} (the model's vocabulary)`);
     }
     const text = tokenizer.decodeId ? tokenizer.decodeId(id) : null;
-    return { id, display: text === null ? null : displayText(text), text, start: null, end: null };
+    const display = tokenizer.displayId ? tokenizer.displayId(id) : text === null ? null : displayText(text);
+    return { id, display, text, start: null, end: null };
   });
 }
 

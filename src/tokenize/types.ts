@@ -35,4 +35,6 @@ export interface Tokenizer {
   encode(text: string): Token[];
   /** Raw text of a vocabulary id, where the tokenizer has a vocabulary (GPT-2, tokenizer.json); used for top-next tokens. */
   decodeId?(id: number): string;
+  /** How an id is shown: visible whitespace, byte form (<0xC4>) for part of a character; where the tokenizer has a vocabulary. */
+  displayId?(id: number): string;
 }

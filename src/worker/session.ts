@@ -111,7 +111,9 @@ export async function runInspection(resultId: number, job: InspectJob, ctx: RunC
   if (!first || !thumbnails) throw new Error('runInspection: the engine reported no attention for layer 0');
   checkpoint(); // a newer job may have arrived while the last layer was summarised
   const { inspection, tokens } = result;
-  const decode = loaded.tokenizer.decodeId?.bind(loaded.tokenizer);
+  // A token's name where it is only part of a character (<0xC4>): its decoded text would be a bare U+FFFD.
+  const { tokenizer } = loaded;
+  const label = (id: number) => (tokenizer.displayId ? tokenizer.displayId(id) : displayText(tokenizer.decodeId ? tokenizer.decodeId(id) : String(id)));
   const session = new InspectionSession(resultId, result);
   return {
     session,
@@ -121,7 +123,7 @@ export async function runInspection(resultId: number, job: InspectJob, ctx: RunC
       model: loaded.info,
       truncation: result.truncation,
       metrics: inspection.metrics,
-      topNext: inspection.topNext.map(({ id, prob }) => ({ id, prob, text: displayText(decode ? decode(id) : String(id)) })),
+      topNext: inspection.topNext.map(({ id, prob }) => ({ id, prob, text: label(id) })),
       perplexity: inspection.perplexity,
       thumbnails: { side, data: thumbnails },
       elapsedMs: performance.now() - started,

@@ -12,6 +12,7 @@ import type { TransformerWeights } from '../../../src/engine/types';
 import { checkpointFamily, loadModelFolder, ModelFileError, parseSafetensors, readSafetensorsFile } from '../../../src/model';
 import { loadModel, type LoadedModel } from '../../../src/pipeline/model';
 import { runPipeline } from '../../../src/pipeline/run';
+import { runInspection } from '../../../src/worker/session';
 import { traceStepText } from '../../../src/present/steps';
 import { assertClose, ATOL, FIXTURES, readJson, RTOL } from '../helpers';
 import { naiveDecoder, naiveInverseFrequencies, readCheckpoint } from './naiveDecoder';
@@ -218,6 +219,17 @@ describe('model families (test/fixtures/families, scripts/gen_family_fixtures.py
     const result = runPipeline({ ids: new Array(45).fill(5) }, roberta, { maxTokens: 4096 });
     assert.deepEqual(result.truncation, { totalTokens: 45, keptTokens: 38, reason: 'nPositions' });
     assert.throws(() => transformerForward(transformerWeightsOf(roberta), new Array(39).fill(5)), (e: unknown) => errorKind(e) === 'user' && /supports at most 38 \(max_position_embeddings\)/.test((e as Error).message));
+  });
+
+  it('the worker names next tokens that are part of a character by their byte (<0xC4>), never a bare U+FFFD', async () => {
+    const c = expectedOf('mistral_text_bytefallback');
+    const ctx = { loaders: { loadGpt2: () => Promise.reject(new Error('unused')) }, isCancelled: () => false, progress: () => {}, backend: () => 'test' };
+    const { payload } = await runInspection(1, { text: c.text!, tokenizer: 'word', maxTokens: 64, model: { kind: 'folder', folder: folderOf('mistral_text_bytefallback'), label: 'm' } }, ctx);
+    assert.deepEqual(payload.topNext.slice(0, 5).map((t) => t.id), c.top_next!.map((t) => t.id));
+    const bytes = payload.topNext.filter((t) => /^<0x[0-9A-F]{2}>$/.test(t.text));
+    assert.ok(bytes.length > 0, `a byte token is among the predictions: ${payload.topNext.map((t) => t.text).join(' ')}`);
+    assert.ok(payload.topNext.every((t) => !t.text.includes('\uFFFD')), payload.topNext.map((t) => t.text).join(' '));
+    assert.equal(payload.tokens[0].special, true);
   });
 
   it('a caller that will read text is refused before the weights are read when the folder has no tokenizer.json', async () => {
