@@ -3,9 +3,10 @@
  * model.safetensors.index.json and its shards. Every family's loader reads its files through here.
  */
 import { stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Tensor } from '../engine/tensor';
 import { ModelFileError } from './errors';
+import { shardNameProblem } from './shardNames';
 import { readJsonFile, readSafetensorsFile } from './safetensorsFile';
 
 export interface CheckpointTensors {
@@ -62,12 +63,8 @@ async function readShardedSafetensors(
   const shards = new Set<string>();
   const skipped: string[] = [];
   for (const [name, shard] of Object.entries(weightMap)) {
-    // Shards must sit next to the index: a path would let a downloaded index point anywhere on disk.
-    if (typeof shard !== 'string' || shard === '' || basename(shard) !== shard || shard === '..') {
-      throw new ModelFileError(`"weight_map" entry for "${name}" must be a file name in the same folder, got ${JSON.stringify(shard)}`, {
-        filePath: indexPath,
-      });
-    }
+    const problem = shardNameProblem(shard);
+    if (problem !== undefined) throw new ModelFileError(`"weight_map" entry for "${name}" ${problem}, got ${JSON.stringify(shard)}`, { filePath: indexPath });
     if (include(name)) shards.add(shard);
     else skipped.push(name);
   }
