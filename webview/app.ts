@@ -7,7 +7,7 @@ import type { Controller } from './controller';
 import { codicon, custom, h, replaceChildren, scrollBehavior, setHidden } from './dom';
 import { ExplainView } from './explainView';
 import { isEncoder, maskGuide } from '../src/present/family';
-import { formatDuration } from './format';
+import { formatDuration, shortModelName } from './format';
 import { HeatmapView } from './heatmap';
 import { LegendView } from './legend';
 import { MetricsView, NextTokenView } from './metricsView';
@@ -29,7 +29,9 @@ const HINT = 'Hover a cell to read it; click (or press Enter) to see its arithme
 export class App {
   theme: Theme;
   private readonly compact: boolean;
+  private readonly toolbar: HTMLElement;
   private readonly toolbarStatus: HTMLElement;
+  private statusFor: InspectionSummary | null = null;
   private readonly progress: HTMLElement;
   private readonly busyText: HTMLElement;
   private readonly banners: HTMLElement;
@@ -89,6 +91,11 @@ export class App {
     ]);
     this.toolbarStatus = h('div', { class: 'status muted' });
     const toolbar = h('header', { class: 'toolbar' }, [actions, this.toolbarStatus]);
+    this.toolbar = toolbar;
+    // Scrolled-to explanations and trace cards land below the sticky toolbar, however many lines it wraps to.
+    new ResizeObserver(() => {
+      document.documentElement.style.scrollPaddingTop = `${Math.ceil(toolbar.getBoundingClientRect().height) + 12}px`;
+    }).observe(toolbar);
 
     this.progress = custom('vscode-progress-bar', { class: 'progress', attrs: { 'aria-label': 'Working' } });
     this.busyText = h('div', { class: 'busy-text', attrs: { role: 'status' } });
@@ -146,7 +153,10 @@ export class App {
       activate: (cell) => {
         this.explainFrom = null;
         if (this.compact) c.selectCell(cell);
-        else c.explainCell(cell);
+        else {
+          c.explainCell(cell);
+          this.revealExplanation();
+        }
       },
       reveal: (i) => c.revealToken(i),
       zoom: (z) => c.setZoom(z),
@@ -196,6 +206,7 @@ export class App {
     this.trace = new TraceView((cell, step) => {
       this.explainFrom = step;
       c.explainCell(cell);
+      this.revealExplanation();
     });
     this.nextSection = section('next', 'Next-token prediction', 'sparkle', this.nextTokens.element);
     this.nextSection.open = true;
@@ -218,13 +229,13 @@ export class App {
     watchTheme(() => {
       this.theme = readTheme();
       this.heatmap.redraw();
-      this.render(this.state, null);
+      this.render(this.state);
     });
-    controller.subscribe((s, prev) => this.render(s, prev));
-    this.render(this.state, null);
+    controller.subscribe((s) => this.render(s));
+    this.render(this.state);
   }
 
-  private render(s: AppState, prev: AppState | null): void {
+  private render(s: AppState): void {
     this.state = s;
     const summary = s.summary;
 
@@ -240,8 +251,7 @@ export class App {
     setHidden(this.result, s.phase !== 'result' || !summary);
     if (s.phase === 'empty') this.emptyMessage.textContent = s.emptyMessage;
 
-    this.toolbarStatus.textContent = summary ? this.statusLine(summary) : '';
-    this.toolbarStatus.title = summary ? `${summary.source.uri}` : '';
+    this.renderStatus(summary);
     if (!summary || s.phase !== 'result') return;
 
     const layer = effectiveLayer(s) ?? 0;
@@ -317,21 +327,43 @@ export class App {
     if (explaining) {
       const ex = explanationFor(s, s.view.selected);
       this.explain.update(ex, summary.tokens, s.pendingTrace !== null);
-      const opened = !prev || !(prev.view.open.explain && prev.view.selected) || prev.view.selected !== s.view.selected;
-      if (opened && ex && slot) this.explain.element.scrollIntoView({ block: 'start', behavior: scrollBehavior() });
     } else this.explainFrom = null;
   }
 
-  private statusLine(summary: InspectionSummary): string {
+  /**
+   * After the user opened an explanation (click or Enter on a cell, or a trace cell): brings it into view
+   * unless its top already shows in the upper part of the page. Called once per opening, not on re-renders.
+   * Keyboard focus stays where it was (on the heatmap, so the arrows keep moving the explained cell).
+   */
+  private revealExplanation(): void {
+    const el = this.explain.element;
+    if (el.hidden || !el.isConnected) return;
+    // A new explanation starts at its title, also in the scrolling side column of a wide panel.
+    const column = el.parentElement === this.aside ? this.aside : null;
+    if (column && column.scrollTop > 0) column.scrollTop = 0;
+    const top = this.toolbar.getBoundingClientRect().bottom;
+    const bottom = window.innerHeight;
+    const r = el.getBoundingClientRect();
+    const shown = r.top >= top && (r.bottom <= bottom || r.top <= top + (bottom - top) * 0.4);
+    if (!shown) el.scrollIntoView({ block: 'start', behavior: scrollBehavior() });
+  }
+
+  /** The status line: the model's short name and the run's facts, wrapping between them; the full text as its tooltip. */
+  private renderStatus(summary: InspectionSummary | null): void {
+    if (summary === this.statusFor) return;
+    this.statusFor = summary;
+    if (!summary) {
+      replaceChildren(this.toolbarStatus, []);
+      this.toolbarStatus.title = '';
+      return;
+    }
     const { model, source, tokens } = summary;
-    const parts = [
-      model.label,
-      `${tokens.length} token${tokens.length === 1 ? '' : 's'}`,
-      `${source.fileName}:${source.startLine + 1}`,
-      formatDuration(summary.elapsedMs),
-      summary.backend,
-    ];
-    return parts.filter(Boolean).join(' · ');
+    const facts = [`${tokens.length} token${tokens.length === 1 ? '' : 's'}`, `${source.fileName}:${source.startLine + 1}`, formatDuration(summary.elapsedMs), summary.backend].filter(Boolean);
+    const name = shortModelName(model.label);
+    const children: (HTMLElement | string)[] = [h('span', { class: 'status-part status-model', text: name })];
+    for (const f of facts) children.push(' · ', h('span', { class: 'status-part', text: f }));
+    replaceChildren(this.toolbarStatus, children);
+    this.toolbarStatus.title = [[model.label, ...facts].join(' · '), source.uri].join('\n');
   }
 
   private syncOptions(summary: InspectionSummary): void {

@@ -24,8 +24,18 @@ export function renderHeatmapPng(state: AppState, theme: Theme): string {
   const g: Geometry = { n, cell, rowLabelW, colLabelH };
   const size = contentSize(g);
   const legendW = Math.max(440, Math.min(620, size.width - rowLabelW));
+  const legend = {
+    theme,
+    lut: colorLut(state.settings.colorScale),
+    top: m.top,
+    max: m.max,
+    scaleLabel: SCALE_LABELS[state.settings.colorScale],
+    mean: state.view.head === 'mean',
+    causal: summary.model.causal,
+    window: m.window,
+  };
   const width = Math.ceil(PAD * 2 + Math.max(size.width, rowLabelW + legendW));
-  const height = Math.ceil(TITLE_H + size.height + 16 + legendHeight(legendW) + PAD);
+  const height = Math.ceil(TITLE_H + size.height + 16 + legendHeight(probe, legendW, legend) + PAD);
   const scale = Math.max(1, Math.min(2, Math.floor(MAX_SIDE / Math.max(width, height))));
 
   const canvas = document.createElement('canvas');
@@ -47,7 +57,7 @@ export function renderHeatmapPng(state: AppState, theme: Theme): string {
   ctx.font = `12px ${theme.uiFont}`;
   ctx.fillText(`${summary.source.fileName}, line ${summary.source.startLine + 1} · ${n} tokens · rows: query tokens, columns: key tokens`, PAD, PAD + 26);
 
-  const lut = colorLut(state.settings.colorScale);
+  const lut = legend.lut;
   const hatch = makeHatch(ctx, theme, scale);
   ctx.save();
   ctx.translate(PAD, TITLE_H);
@@ -69,16 +79,6 @@ export function renderHeatmapPng(state: AppState, theme: Theme): string {
     dpr: scale,
   });
   ctx.restore();
-  drawLegend(ctx, PAD + rowLabelW, TITLE_H + size.height + 16, legendW, {
-    theme,
-    lut,
-    top: m.top,
-    max: m.max,
-    scaleLabel: SCALE_LABELS[state.settings.colorScale],
-    mean: state.view.head === 'mean',
-    hatch,
-    causal: summary.model.causal,
-    window: m.window,
-  });
+  drawLegend(ctx, PAD + rowLabelW, TITLE_H + size.height + 16, legendW, { ...legend, hatch });
   return canvas.toDataURL('image/png');
 }

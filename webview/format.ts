@@ -148,3 +148,22 @@ export const METRIC_COLUMNS: readonly { key: keyof HeadMetrics; label: string; h
   key,
   ...METRIC_WORDS[key],
 }));
+
+/**
+ * A model's name without the description in parentheses that ends its label:
+ * "mistral_text_bytefallback (mistral, 2 layers, 4 heads (2 KV), d_model 32)" → "mistral_text_bytefallback".
+ * Parentheses nest; a label that is only a parenthesis, or has none at its end, is kept whole.
+ */
+export function shortModelName(label: string): string {
+  const text = label.trim();
+  if (!text.endsWith(')')) return text;
+  let depth = 0;
+  for (let i = text.length - 1; i >= 0; i--) {
+    if (text[i] === ')') depth++;
+    else if (text[i] === '(' && --depth === 0) {
+      const name = text.slice(0, i).trim();
+      return name || text;
+    }
+  }
+  return text;
+}

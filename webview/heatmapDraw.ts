@@ -362,17 +362,106 @@ export interface LegendSpec {
   readonly window?: number | null;
 }
 
+/** What the legend measures its words with (a canvas context, or a fake in tests). */
+export type TextMeasurer = Pick<CanvasRenderingContext2D, 'font' | 'measureText' | 'save' | 'restore'>;
+
+/** Words in lines no wider than `maxWidth` (a word wider than that gets a line of its own). */
+export function wrapText(ctx: Pick<CanvasRenderingContext2D, 'measureText'>, text: string, maxWidth: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && ctx.measureText(next).width > maxWidth) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** Where the legend's parts go at a given width: the swatch beside the bar when both fit, else below it, its words wrapped. */
+export interface LegendLayout {
+  readonly width: number;
+  readonly height: number;
+  readonly barW: number;
+  /** The scale's name on its own line under the title (when both do not fit on one). */
+  readonly scaleBelow: boolean;
+  /** Top of the gradient bar. */
+  readonly barY: number;
+  /** "scale ends at the 99.5th percentile; …", wrapped (empty when the scale is not clipped). */
+  readonly clipLines: readonly string[];
+  readonly swatchX: number;
+  readonly swatchY: number;
+  readonly labelLines: readonly string[];
+  readonly detailLines: readonly string[];
+}
+
+const BAR_H = 12;
+const BAR_MIN = 160;
+const BAR_MAX = 320;
+const SWATCH_TEXT_X = 22;
+const LABEL_LINE = 15;
+const DETAIL_LINE = 14;
+
+function clipNote(spec: Pick<LegendSpec, 'top' | 'max'>): string | null {
+  return spec.top < spec.max ? `scale ends at the 99.5th percentile; max ${formatNumber(spec.max, 3)}` : null;
+}
+
+/** Lays the legend out for `width` CSS px, measuring its words in the theme's fonts; nothing is drawn past `width`. */
+export function legendLayout(ctx: TextMeasurer, width: number, spec: Pick<LegendSpec, 'theme' | 'top' | 'max' | 'mean' | 'scaleLabel' | 'causal' | 'window'>): LegendLayout {
+  const { theme } = spec;
+  ctx.save();
+  const words = spec.causal ? maskLegend(spec.window ?? null) : NO_MASK_LEGEND;
+  const textX = spec.causal ? SWATCH_TEXT_X : 0;
+  ctx.font = uiFont(theme, 12);
+  const titleW = ctx.measureText(spec.mean ? 'Mean attention weight' : 'Attention weight').width;
+  const labelW = ctx.measureText(words.label).width;
+  ctx.font = uiFont(theme, 11);
+  const scaleW = ctx.measureText(`  ${spec.scaleLabel}`).width;
+  const detailW = ctx.measureText(words.detail).width;
+  const swatchW = textX + Math.max(labelW, detailW);
+  const wide = width - swatchW - 24 >= BAR_MIN;
+  const barW = wide ? Math.min(BAR_MAX, width - swatchW - 24) : Math.max(80, Math.min(BAR_MAX, width - 8));
+  const scaleBelow = titleW + scaleW > width;
+  const barY = scaleBelow ? 32 : 18;
+  const note = clipNote(spec);
+  const clipLines = note ? wrapText(ctx, note, width) : [];
+  // Ticks end 27 px below the bar's top; the note's lines follow.
+  const ticksEnd = barY + BAR_H + 15;
+  const clipEnd = clipLines.length ? ticksEnd + 4 + clipLines.length * 13 : ticksEnd;
+  let swatchX: number, swatchY: number, labelLines: string[], detailLines: string[];
+  ctx.font = uiFont(theme, 12);
+  if (wide) {
+    swatchX = barW + 24;
+    swatchY = barY - 2;
+    labelLines = [words.label];
+    detailLines = [words.detail];
+  } else {
+    swatchX = 0;
+    swatchY = clipEnd + 10;
+    labelLines = wrapText(ctx, words.label, width - textX);
+    ctx.font = uiFont(theme, 11);
+    detailLines = wrapText(ctx, words.detail, width - textX);
+  }
+  ctx.restore();
+  // The label's baseline is 8 px below the swatch's top, then one line per wrapped line.
+  const textEnd = swatchY + 8 + (labelLines.length - 1) * LABEL_LINE + detailLines.length * DETAIL_LINE + 4;
+  const height = Math.ceil(Math.max(clipEnd, swatchY + 16, textEnd) + 4);
+  return { width, height, barW, scaleBelow, barY, clipLines, swatchX, swatchY, labelLines, detailLines };
+}
+
 /** Height the legend needs at a given width. */
-export function legendHeight(width: number): number {
-  return width >= 420 ? 64 : 98;
+export function legendHeight(ctx: TextMeasurer, width: number, spec: Parameters<typeof legendLayout>[2]): number {
+  return legendLayout(ctx, width, spec).height;
 }
 
 /** The colour legend: the gradient with 0 … max, the scale's name, and the masked-cell swatch. */
 export function drawLegend(ctx: CanvasRenderingContext2D, x: number, y: number, width: number, spec: LegendSpec): void {
   const { theme } = spec;
-  const wide = width >= 420;
-  const barW = Math.max(80, Math.min(wide ? width - 210 : width - 8, 320));
-  const barH = 12;
+  const L = legendLayout(ctx, width, spec);
+  const barW = L.barW;
+  const barH = BAR_H;
   ctx.save();
   ctx.font = uiFont(theme, 12);
   ctx.fillStyle = theme.foreground;
@@ -383,9 +472,10 @@ export function drawLegend(ctx: CanvasRenderingContext2D, x: number, y: number, 
   const titleW = ctx.measureText(title).width;
   ctx.fillStyle = theme.muted;
   ctx.font = uiFont(theme, 11);
-  ctx.fillText(`  ${spec.scaleLabel}`, x + titleW, y + 12);
+  if (L.scaleBelow) ctx.fillText(spec.scaleLabel, x, y + 26);
+  else ctx.fillText(`  ${spec.scaleLabel}`, x + titleW, y + 12);
 
-  const by = y + 18;
+  const by = y + L.barY;
   for (let i = 0; i < barW; i++) {
     const li = Math.min(LUT_SIZE - 1, Math.floor((i / Math.max(1, barW - 1)) * (LUT_SIZE - 1)));
     ctx.fillStyle = `rgb(${spec.lut[li * 3]}, ${spec.lut[li * 3 + 1]}, ${spec.lut[li * 3 + 2]})`;
@@ -413,41 +503,36 @@ export function drawLegend(ctx: CanvasRenderingContext2D, x: number, y: number, 
     ctx.textAlign = align;
     ctx.fillText(label, tx, by + barH + 4);
   }
-  if (clipped) {
-    ctx.textAlign = 'left';
-    ctx.font = uiFont(theme, 11);
-    ctx.fillText(`scale ends at the 99.5th percentile; max ${formatNumber(spec.max, 3)}`, x, by + barH + 19);
-  }
+  ctx.textAlign = 'left';
+  ctx.font = uiFont(theme, 11);
+  L.clipLines.forEach((line, i) => ctx.fillText(line, x, by + barH + 19 + i * 13));
 
   // Masked swatch; a model without a mask (an encoder) says so instead.
-  const sx = wide ? x + barW + 24 : x;
-  const sy = wide ? by - 2 : by + barH + 36;
-  if (!spec.causal) {
-    ctx.textAlign = 'left';
-    ctx.textBaseline = 'alphabetic';
-    ctx.font = uiFont(theme, 12);
-    ctx.fillStyle = theme.foreground;
-    ctx.fillText(NO_MASK_LEGEND.label, sx, sy + 8);
-    ctx.font = uiFont(theme, 11);
-    ctx.fillStyle = theme.muted;
-    ctx.fillText(NO_MASK_LEGEND.detail, sx, sy + 22);
-    ctx.restore();
-    return;
+  const sx = x + L.swatchX;
+  const sy = y + L.swatchY;
+  const textX = spec.causal ? sx + SWATCH_TEXT_X : sx;
+  if (spec.causal) {
+    if (spec.hatch) {
+      ctx.fillStyle = spec.hatch;
+      ctx.fillRect(sx, sy, 16, 16);
+    }
+    ctx.strokeStyle = withAlpha(ctx, theme.foreground, 0.35);
+    ctx.strokeRect(sx + 0.5, sy + 0.5, 15, 15);
   }
-  if (spec.hatch) {
-    ctx.fillStyle = spec.hatch;
-    ctx.fillRect(sx, sy, 16, 16);
-  }
-  ctx.strokeStyle = withAlpha(ctx, theme.foreground, 0.35);
-  ctx.strokeRect(sx + 0.5, sy + 0.5, 15, 15);
   ctx.textAlign = 'left';
   ctx.textBaseline = 'alphabetic';
   ctx.font = uiFont(theme, 12);
   ctx.fillStyle = theme.foreground;
-  const words = maskLegend(spec.window ?? null);
-  ctx.fillText(words.label, sx + 22, sy + 8);
+  let baseline = sy + 8;
+  L.labelLines.forEach((line, i) => {
+    if (i > 0) baseline += LABEL_LINE;
+    ctx.fillText(line, textX, baseline);
+  });
   ctx.font = uiFont(theme, 11);
   ctx.fillStyle = theme.muted;
-  ctx.fillText(words.detail, sx + 22, sy + 22);
+  for (const line of L.detailLines) {
+    baseline += DETAIL_LINE;
+    ctx.fillText(line, textX, baseline);
+  }
   ctx.restore();
 }

@@ -20,7 +20,8 @@ export interface PreviewScenario {
 
 export interface ScenarioOptions {
   readonly text: string;
-  readonly model: 'gpt2-tiny' | 'random';
+  /** A folder under test/fixtures/families is read with its own tokenizer.json. */
+  readonly model: 'gpt2-tiny' | 'random' | { readonly family: string };
   readonly tokenizer?: TokenizerName;
   readonly resultId?: number;
   readonly fileName?: string;
@@ -40,7 +41,12 @@ export async function buildScenario(o: ScenarioOptions): Promise<PreviewScenario
       text: o.text,
       tokenizer: o.tokenizer ?? (o.model === 'gpt2-tiny' ? 'gpt2' : 'word'),
       maxTokens: 4096,
-      model: o.model === 'gpt2-tiny' ? { kind: 'gpt2', folder: GPT2_TINY, label: 'gpt2-tiny' } : { kind: 'random', config: DEFAULT_RANDOM_MODEL },
+      model:
+        o.model === 'gpt2-tiny'
+          ? { kind: 'gpt2', folder: GPT2_TINY, label: 'gpt2-tiny' }
+          : o.model === 'random'
+            ? { kind: 'random', config: DEFAULT_RANDOM_MODEL }
+            : { kind: 'folder', folder: `test/fixtures/families/${o.model.family}`, label: o.model.family },
     },
     { loaders: { loadGpt2: loadGpt2Folder }, isCancelled: () => false, progress: () => {}, backend: () => 'js' },
   );

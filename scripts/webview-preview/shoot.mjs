@@ -18,6 +18,14 @@ const OUT = join(ROOT, 'test-results/preview');
 const FAMILY_OUT = join(ROOT, 'test-results/family-views');
 const serveOnly = process.argv.includes('--serve');
 const filter = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? '';
+// --viewport=WxH: the size of the "narrow" shots' extra viewport (default: the workbench panel the tester
+// used, 540 × 798, and a 300 px side view), e.g. --viewport=420x700.
+const viewportArg = process.argv.find((a) => a.startsWith('--viewport='));
+const extraViewport = viewportArg ? (([w, hh]) => ({ width: Number(w), height: Number(hh) }))(viewportArg.slice('--viewport='.length).split('x')) : null;
+if (extraViewport && !(extraViewport.width > 0 && extraViewport.height > 0)) {
+  console.error('--viewport wants WIDTHxHEIGHT, e.g. --viewport=540x798');
+  process.exit(2);
+}
 mkdirSync(OUT, { recursive: true });
 mkdirSync(FAMILY_OUT, { recursive: true });
 if (!existsSync(join(ROOT, 'dist/webview.js'))) {
@@ -67,6 +75,9 @@ const scenarios = {
   // Over a thousand tokens (no traces: the stub answers a trace request with an error).
   huge: await buildScenario({ text: Array(4).fill(LONG_TEXT).join('\n\n'), model: 'random', tokenizer: 'gpt2', fileName: 'book.md', traceLayers: [] }),
 };
+// A byte-fallback tokenizer (Mistral's): characters outside the vocabulary become <0xC4>-style byte tokens,
+// the model's label is long (the status line), and the sliding window makes the mask legend's longest words.
+scenarios.bytefallback = await buildScenario({ text: 'Čaj na Žižkově: über-café ✓ costs 3€.', model: { family: 'mistral_text_bytefallback' }, fileName: 'families.txt' });
 // Other families, run by the real engine on their tiny test checkpoints (test/fixtures/families).
 const words = (list, first = 11) => list.map((text, i) => ({ text, id: first + ((i * 37) % 280) }));
 scenarios.llama = await buildFamilyScenario({
@@ -517,6 +528,70 @@ shots.push({
   },
 });
 shots.push(familyShot('qwen3', 'light', { query: 7, key: 2 }, 2));
+
+/**
+ * Narrow workbench panels (the editor's side, ~540 px; a 300 px column): the status line, the legend's
+ * wrapped words, Enter on a cell scrolling its explanation into view, and byte-fallback token names.
+ */
+const NARROW_OUT = join(ROOT, 'test-results/narrow');
+mkdirSync(NARROW_OUT, { recursive: true });
+function narrowShot(theme, viewport, view) {
+  const tag = `${view}-${viewport.width}x${viewport.height}-${theme}`;
+  const at = (what) => join(NARROW_OUT, `${tag}-${what}.png`);
+  return {
+    name: `narrow-${tag}`,
+    run: async () => {
+      const p = await open(`narrow-${tag}`, { theme, fixture: 'bytefallback', view }, viewport);
+      await p.screenshot({ path: at('top') });
+      // Whatever is cut shows as an element wider than its box.
+      const cut = await p.evaluate(() => {
+        const out = [];
+        for (const el of document.querySelectorAll('.status, .status-part, .legend, .legend-canvas, .readout, .next-token')) {
+          const box = el.getBoundingClientRect();
+          if (box.right > document.documentElement.clientWidth + 0.5) out.push(`${el.className} ends at ${Math.round(box.right)} px`);
+        }
+        const model = document.querySelector('.status-model');
+        if (model && model.scrollWidth > model.clientWidth + 1) out.push(`the model name is cut: ${model.textContent}`);
+        return out;
+      });
+      for (const c of cut) problems.push(`narrow-${tag}: ${c}`);
+      const status = await p.evaluate(() => ({ text: document.querySelector('.status').textContent, title: document.querySelector('.status').title }));
+      console.log(`  status: ${status.text}\n  title:  ${status.title.replace('\n', ' ⏎ ')}`);
+      await p.evaluate(() => document.querySelector('.legend').scrollIntoView({ block: 'center' }));
+      await settle(p, 200);
+      await p.screenshot({ path: at('legend') });
+      await p.evaluate(() => window.scrollTo(0, 0));
+      await settle(p, 100);
+      // Enter on a cell (the last query, a few keys back): the explanation must come into view.
+      await p.locator('.hm-canvas').focus();
+      const n = await p.evaluate(() => window.__host.fixture.summary.tokens.length);
+      for (let i = 0; i < n - 1; i++) await p.keyboard.press('ArrowDown');
+      for (let i = 0; i < n - 3; i++) await p.keyboard.press('ArrowRight');
+      await p.keyboard.press('Enter');
+      await settle(p, 900);
+      const seen = await p.evaluate(() => {
+        const ex = document.querySelector('.explain');
+        const r = ex && !ex.hidden ? ex.getBoundingClientRect() : null;
+        return { top: r ? Math.round(r.top) : null, height: window.innerHeight, focus: document.activeElement?.className ?? '' };
+      });
+      console.log(`  explanation top at ${seen.top} px of ${seen.height}; focus on ${seen.focus}`);
+      if (view === 'panel' && (seen.top === null || seen.top < 0 || seen.top > seen.height * 0.5)) problems.push(`narrow-${tag}: the explanation is not in view after Enter (top ${seen.top} of ${seen.height})`);
+      await p.screenshot({ path: at('explain') });
+      if (view === 'panel') {
+        await p.evaluate(() => document.querySelector('.section-next').scrollIntoView({ block: 'start' }));
+        await settle(p, 200);
+        await p.screenshot({ path: at('next') });
+      }
+      return p;
+    },
+  };
+}
+for (const theme of ['dark', 'light', 'hc']) {
+  for (const viewport of extraViewport ? [extraViewport] : [{ width: 540, height: 798 }, { width: 300, height: 798 }]) {
+    shots.push(narrowShot(theme, viewport, 'panel'));
+    if (viewport.width <= 400) shots.push(narrowShot(theme, viewport, 'side'));
+  }
+}
 shots.push(familyShot('llama3', 'dark', { query: 9, key: 2 }, 1));
 
 for (const shot of shots) {
