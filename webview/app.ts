@@ -348,7 +348,11 @@ export class App {
     if (!shown) el.scrollIntoView({ block: 'start', behavior: scrollBehavior() });
   }
 
-  /** The status line: the model's short name and the run's facts, wrapping between them; the full text as its tooltip. */
+  /**
+   * The status line: the model and the run's facts, wrapping between them (a long model description
+   * wraps inside itself); the side view shows only the model's short name. The tooltip holds the full
+   * text and the file's URI.
+   */
   private renderStatus(summary: InspectionSummary | null): void {
     if (summary === this.statusFor) return;
     this.statusFor = summary;
@@ -360,7 +364,10 @@ export class App {
     const { model, source, tokens } = summary;
     const facts = [`${tokens.length} token${tokens.length === 1 ? '' : 's'}`, `${source.fileName}:${source.startLine + 1}`, formatDuration(summary.elapsedMs), summary.backend].filter(Boolean);
     const name = shortModelName(model.label);
-    const children: (HTMLElement | string)[] = [h('span', { class: 'status-part status-model', text: name })];
+    const description = model.label.trim().slice(name.length);
+    const children: (HTMLElement | string)[] = [
+      h('span', { class: 'status-model' }, [h('span', { class: 'status-name', text: name }), description ? h('span', { class: 'status-description', text: description }) : null]),
+    ];
     for (const f of facts) children.push(' · ', h('span', { class: 'status-part', text: f }));
     replaceChildren(this.toolbarStatus, children);
     this.toolbarStatus.title = [[model.label, ...facts].join(' · '), source.uri].join('\n');

@@ -546,16 +546,16 @@ function narrowShot(theme, viewport, view) {
       // Whatever is cut shows as an element wider than its box.
       const cut = await p.evaluate(() => {
         const out = [];
-        for (const el of document.querySelectorAll('.status, .status-part, .legend, .legend-canvas, .readout, .next-token')) {
+        for (const el of document.querySelectorAll('.status, .status-part, .status-model, .legend, .legend-canvas, .readout, .next-token')) {
           const box = el.getBoundingClientRect();
           if (box.right > document.documentElement.clientWidth + 0.5) out.push(`${el.className} ends at ${Math.round(box.right)} px`);
         }
-        const model = document.querySelector('.status-model');
+        const model = document.querySelector('.status-name');
         if (model && model.scrollWidth > model.clientWidth + 1) out.push(`the model name is cut: ${model.textContent}`);
         return out;
       });
       for (const c of cut) problems.push(`narrow-${tag}: ${c}`);
-      const status = await p.evaluate(() => ({ text: document.querySelector('.status').textContent, title: document.querySelector('.status').title }));
+      const status = await p.evaluate(() => ({ text: document.querySelector('.status').innerText, title: document.querySelector('.status').title }));
       console.log(`  status: ${status.text}\n  title:  ${status.title.replace('\n', ' ⏎ ')}`);
       await p.evaluate(() => document.querySelector('.legend').scrollIntoView({ block: 'center' }));
       await settle(p, 200);
