@@ -121,10 +121,13 @@ export function splitHeads(x: Tensor, heads: number, op = 'splitHeads'): Tensor 
   const [n, d] = x.shape;
   const headDim = assertHeads(op, d, heads);
   const out = new Float32Array(n * d);
+  const src = x.data;
+  // A plain loop: headDim is short (64), so a subarray and set per row would cost more than the copy.
+  let o = 0;
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < n; i++) {
-      const src = i * d + h * headDim;
-      out.set(x.data.subarray(src, src + headDim), (h * n + i) * headDim);
+      const from = i * d + h * headDim;
+      for (let c = 0; c < headDim; c++) out[o++] = src[from + c];
     }
   }
   return { shape: [heads, n, headDim], data: out }; // [heads, n, headDim]
@@ -136,10 +139,12 @@ export function mergeHeads(x: Tensor, op = 'mergeHeads'): Tensor {
   const [heads, n, headDim] = x.shape;
   const d = heads * headDim;
   const out = new Float32Array(n * d);
+  const src = x.data;
+  let o = 0;
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < n; i++) {
-      const src = (h * n + i) * headDim;
-      out.set(x.data.subarray(src, src + headDim), i * d + h * headDim);
+      const to = i * d + h * headDim;
+      for (let c = 0; c < headDim; c++) out[to + c] = src[o++];
     }
   }
   return { shape: [n, d], data: out }; // [n, d]
@@ -189,22 +194,80 @@ export function multiHeadAttention(x: Tensor, weights: MhaWeights, options: Atte
 }
 
 /**
- * raw[i, j] = q_i·k_j ([n, headDim] · [headDim, n]), in row blocks with checkpoints between them. With
- * `lowerOnly` only j ≤ i is computed (the rest is left for the caller to overwrite): a block of rows
- * r0…r1-1 needs only the keys before r1, computed into a scratch block and copied row by row.
+ * raw[i, j] = q_i·k_j for every i and j ([n, headDim] · [headDim, n]), in row blocks with checkpoints
+ * between them: the trace's QKᵀ, which shows every score, masked or not.
  */
-function scoresInto(q: Float32Array, k: Float32Array, raw: Float32Array, n: number, headDim: number, lowerOnly: boolean, checkpoint?: () => void): void {
-  let scratch: Float32Array | undefined;
-  inRowBlocks(n, n * headDim, checkpoint, (r0, r1) => {
+function scoresInto(q: Float32Array, k: Float32Array, raw: Float32Array, n: number, headDim: number, checkpoint?: () => void): void {
+  inRowBlocks(n, n * headDim, checkpoint, (r0, r1) => matmulTransposedInto(q.subarray(r0 * headDim, r1 * headDim), k, raw.subarray(r0 * n, r1 * n), r1 - r0, headDim, n));
+}
+
+/** Query rows per block of the attention core (fewer when n is not a multiple: the blocks are balanced). */
+const BLOCK_ROWS = 128;
+
+/**
+ * A sliding window's first key is rounded down to a multiple of this, the WebAssembly kernel's block of
+ * the summed axis (KC in gemm.wat): weights·V then sums each output over the same chunks of keys as one
+ * product over all n keys would, so skipping the keys left of the window changes no bit. Were KC to
+ * change, the results would stay right and could differ from the unskipped product in the last bit.
+ */
+const KEY_ALIGN = 256;
+
+interface HeadShape {
+  readonly n: number;
+  readonly headDim: number;
+  readonly scale: number;
+  readonly causal: boolean;
+  readonly window: number | null;
+}
+
+/**
+ * One head's scores, weights and context vectors, in blocks of query rows. A block of rows r0…r1−1 reads
+ * only the keys lo…hi−1 some row of it sees (hi = r1 under a causal mask; lo > 0 under a sliding window),
+ * so the masked part of QKᵀ and of weights·V is never computed: those scores are −∞ and those weights 0,
+ * and a product that skips zero terms at the ends of each sum is the same float math (see KEY_ALIGN).
+ * `scratch` holds the block's [rows, hi − lo] scores, then its weights, with the masked cells zeroed.
+ * With `raw` (the trace: every QKᵀ score, computed already) the block's scores are copied from it.
+ */
+function attendHead(
+  q: Float32Array, // [n, headDim]
+  k: Float32Array, // [n, headDim]
+  v: Float32Array, // [n, headDim]
+  raw: Float32Array | undefined, // [n, n]
+  scores: Float32Array, // [n, n]
+  weights: Float32Array, // [n, n], zeros
+  context: Float32Array, // [n, headDim], zeros
+  shape: HeadShape,
+  scratch: Float32Array,
+  checkpoint?: () => void,
+): void {
+  const { n, headDim, scale, causal, window } = shape;
+  const blocks = Math.ceil(n / BLOCK_ROWS);
+  const blockRows = Math.ceil(n / blocks);
+  for (let r0 = 0; r0 < n; r0 += blockRows) {
+    if (r0) checkpoint?.();
+    const r1 = Math.min(n, r0 + blockRows);
     const rows = r1 - r0;
-    const qRows = q.subarray(r0 * headDim, r1 * headDim); // [rows, headDim]
-    if (rows === n) return matmulTransposedInto(qRows, k, raw, n, headDim, n, lowerOnly);
-    if (!lowerOnly) return matmulTransposedInto(qRows, k, raw.subarray(r0 * n, r1 * n), rows, headDim, n);
-    scratch ??= new Float32Array(rows * n);
-    const block = scratch.subarray(0, rows * r1); // [rows, r1]
-    matmulTransposedInto(qRows, k.subarray(0, r1 * headDim), block, rows, headDim, r1);
-    for (let i = 0; i < rows; i++) raw.set(block.subarray(i * r1, i * r1 + r0 + i + 1), (r0 + i) * n);
-  });
+    const lo = window === null ? 0 : Math.max(0, r0 - window + 1) - (Math.max(0, r0 - window + 1) % KEY_ALIGN);
+    const hi = causal ? r1 : n;
+    const width = hi - lo;
+    const block = scratch.subarray(0, rows * width); // [rows, width]
+    if (raw) for (let i = 0; i < rows; i++) block.set(raw.subarray((r0 + i) * n + lo, (r0 + i) * n + hi), i * width);
+    else matmulTransposedInto(q.subarray(r0 * headDim, r1 * headDim), k.subarray(lo * headDim, hi * headDim), block, rows, headDim, width);
+    for (let i = 0; i < rows; i++) {
+      const rowBase = (r0 + i) * n;
+      const [from, to] = visibleKeys(r0 + i, n, causal, window); // keys from ≤ j < to take part
+      const at = i * width - lo; // block[at + j] holds key j
+      for (let j = at + from; j < at + to; j++) scores[j - at + rowBase] = block[j] = block[j] * scale;
+      scores.fill(-Infinity, rowBase, rowBase + from);
+      scores.fill(-Infinity, rowBase + to, rowBase + n);
+      softmaxRowInPlace(block, at + from, to - from);
+      weights.set(block.subarray(at + from, at + to), rowBase + from);
+      block.fill(0, at + lo, at + from);
+      block.fill(0, at + to, at + hi);
+    }
+    // context[r0 … r1−1] = weights[r0 … r1−1, lo … hi−1] · values[lo … hi−1]   ([rows, width] · [width, headDim])
+    matmulInto(block, v.subarray(lo * headDim, hi * headDim), context.subarray(r0 * headDim, r1 * headDim), rows, width, headDim);
+  }
 }
 
 interface CoreResult {
@@ -310,47 +373,33 @@ export function attentionFromProjections(
   const attnWeights = new Float32Array(heads * n * n); // [heads, n, n]
   const contextVectors = new Float32Array(heads * n * headDim); // [heads, n, headDim]
   const queryData = queries.data, keyData = keys.data, valueData = values.data;
+  const shape: HeadShape = { n, headDim, scale, causal, window };
+  const scratch = new Float32Array(Math.min(n, BLOCK_ROWS) * n); // one block of scores: [≤ BLOCK_ROWS, ≤ n]
 
   for (let h = 0; h < heads; h++) {
     options.checkpoint?.();
     const headBase = h * n * headDim;
     const kvBase = kvHeadOf[h] * n * headDim;
     const scoreBase = h * n * n;
-    // raw = queries[h] · keys[kv]ᵀ   ([n, headDim] · [headDim, n]): one matrix product per head.
-    // Without a trace the causal mask discards the upper triangle, so only j ≤ i is computed, straight
-    // into attnScores (scaled and masked in place below); the trace keeps every raw score.
-    const raw = (rawScores ?? attnScores).subarray(scoreBase, scoreBase + n * n); // [n, n]
-    scoresInto(
-      queryData.subarray(headBase, headBase + n * headDim),
-      keyData.subarray(kvBase, kvBase + n * headDim),
-      raw,
-      n,
-      headDim,
-      causal && !rawScores,
-      options.checkpoint,
-    );
-    options.checkpoint?.();
-    for (let i = 0; i < n; i++) {
-      if ((i & 255) === 255) options.checkpoint?.(); // a long head's softmax takes a while too
-      const rowBase = scoreBase + i * n;
-      const [from, to] = visibleKeys(i, n, causal, window); // keys from ≤ j < to take part
-      for (let j = from; j < to; j++) {
-        const scaled = raw[i * n + j] * scale;
-        attnScores[rowBase + j] = scaled;
-        attnWeights[rowBase + j] = scaled;
-      }
-      attnScores.fill(-Infinity, rowBase, rowBase + from);
-      attnScores.fill(-Infinity, rowBase + to, rowBase + n);
-      // Masked weights are already 0; softmax only the visible keys.
-      softmaxRowInPlace(attnWeights, rowBase + from, to - from);
+    const headQueries = queryData.subarray(headBase, headBase + n * headDim);
+    const headKeys = keyData.subarray(kvBase, kvBase + n * headDim);
+    // The trace shows QKᵀ whole, masked cells too: one matrix product per head ([n, headDim] · [headDim, n]).
+    const raw = rawScores?.subarray(scoreBase, scoreBase + n * n); // [n, n]
+    if (raw) {
+      scoresInto(headQueries, headKeys, raw, n, headDim, options.checkpoint);
+      options.checkpoint?.();
     }
-    options.checkpoint?.();
-    // contextVectors[h] = attnWeights[h] · values[kv]   ([n, n] · [n, headDim])
-    const headWeights = attnWeights.subarray(h * n * n, (h + 1) * n * n);
-    const headValues = valueData.subarray(kvBase, kvBase + n * headDim);
-    const headContext = contextVectors.subarray(headBase, headBase + n * headDim);
-    inRowBlocks(n, n * headDim, options.checkpoint, (r0, r1) =>
-      matmulInto(headWeights.subarray(r0 * n, r1 * n), headValues, headContext.subarray(r0 * headDim, r1 * headDim), r1 - r0, n, headDim),
+    attendHead(
+      headQueries,
+      headKeys,
+      valueData.subarray(kvBase, kvBase + n * headDim),
+      raw,
+      attnScores.subarray(scoreBase, scoreBase + n * n),
+      attnWeights.subarray(scoreBase, scoreBase + n * n),
+      contextVectors.subarray(headBase, headBase + n * headDim),
+      shape,
+      scratch,
+      options.checkpoint,
     );
   }
 

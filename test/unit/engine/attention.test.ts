@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mergeHeads, multiHeadAttention, splitHeads } from '../../../src/engine/attention';
+import { attentionFromProjections, mergeHeads, multiHeadAttention, splitHeads } from '../../../src/engine/attention';
+import { matmulInto, matmulTransposedInto, softmaxRowInPlace } from '../../../src/engine/kernels';
 import { randomMhaWeights, randomModelInput, Xoshiro128 } from '../../../src/engine/random';
 import { ShapeError, tensor, type Tensor } from '../../../src/engine/tensor';
 import type { MhaWeights } from '../../../src/engine/types';
@@ -166,5 +167,74 @@ describe('cancellation checkpoints', () => {
         CancelledError,
       );
     }
+  });
+});
+
+describe('the attention core skips what the mask discards', () => {
+  /**
+   * The unskipped computation, as the engine did it before: every QKᵀ score, ÷√d_k, the mask, softmax
+   * over the visible keys, and weights·V over all n keys (masked weights are 0).
+   */
+  function unskipped(q: Tensor, k: Tensor, v: Tensor, heads: number, kvHeads: number, causal: boolean, window: number | null) {
+    const [n, qDim] = q.shape;
+    const hd = qDim / heads;
+    const split = (t: Tensor, h: number) => splitHeads(t, h).data;
+    const qs = split(q, heads), ks = split(k, kvHeads), vs = split(v, kvHeads);
+    const scores = new Float32Array(heads * n * n), weights = new Float32Array(heads * n * n), context = new Float32Array(heads * n * hd);
+    const raw = new Float32Array(n * n);
+    for (let h = 0; h < heads; h++) {
+      const kv = Math.floor(h / (heads / kvHeads));
+      matmulTransposedInto(qs.subarray(h * n * hd, (h + 1) * n * hd), ks.subarray(kv * n * hd, (kv + 1) * n * hd), raw, n, hd, n);
+      for (let i = 0; i < n; i++) {
+        const from = window === null ? 0 : Math.max(0, i - window + 1), to = causal ? i + 1 : n;
+        const row = (h * n + i) * n;
+        for (let j = 0; j < n; j++) scores[row + j] = j >= from && j < to ? raw[i * n + j] / Math.sqrt(hd) : -Infinity;
+        for (let j = from; j < to; j++) weights[row + j] = scores[row + j];
+        softmaxRowInPlace(weights, row + from, to - from);
+      }
+      matmulInto(weights.subarray(h * n * n, (h + 1) * n * n), vs.subarray(kv * n * hd, (kv + 1) * n * hd), context.subarray(h * n * hd, (h + 1) * n * hd), n, n, hd);
+    }
+    return { scores, weights, context };
+  }
+
+  const same = (a: Float32Array, b: Float32Array, what: string) => {
+    assert.equal(a.length, b.length, what);
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`${what}: index ${i} is ${a[i]}, unskipped ${b[i]}`);
+  };
+
+  const cases: [string, number, number, number, number, boolean, number | null][] = [
+    // name, n, heads, kvHeads, headDim, causal, window
+    ['causal, one block', 100, 2, 2, 16, true, null],
+    ['causal, blocks of unequal keys', 300, 2, 2, 16, true, null],
+    ['bidirectional, blocks', 260, 2, 1, 8, false, null],
+    ['causal, grouped KV heads', 390, 4, 2, 64, true, null],
+    ['sliding window shorter than a block', 300, 2, 1, 16, true, 5],
+    ['sliding window whose first key passes a multiple of 256', 700, 2, 2, 32, true, 300],
+  ];
+  for (const [name, n, heads, kvHeads, hd, causal, window] of cases) {
+    it(`${name} (n=${n}): scores, weights and context vectors are bit-identical to the unskipped products`, () => {
+      const rng = new Xoshiro128(n + hd);
+      const t = (cols: number) => tensor([n, cols], Array.from({ length: n * cols }, () => rng.normal()));
+      const q = t(heads * hd), k = t(kvHeads * hd), v = t(kvHeads * hd);
+      const want = unskipped(q, k, v, heads, kvHeads, causal, window);
+      for (const trace of [false, true]) {
+        const got = attentionFromProjections(q, k, v, heads, { causal, window, kvHeads, trace }).result;
+        same(got.attnScores.data, want.scores, `scores (trace ${trace})`);
+        same(got.attnWeights.data, want.weights, `weights (trace ${trace})`);
+        same(got.contextVectors.data, want.context, `context (trace ${trace})`);
+      }
+    });
+  }
+
+  it('the trace still shows QKᵀ for masked cells as computed numbers', () => {
+    const rng = new Xoshiro128(7);
+    const n = 200, hd = 8;
+    const t = () => tensor([n, hd], Array.from({ length: n * hd }, () => rng.normal()));
+    const q = t(), k = t(), v = t();
+    const { steps } = attentionFromProjections(q, k, v, 1, { causal: true, window: 10, trace: true });
+    const raw = steps!.find((s) => s.id === 'rawScores')!.tensor.data;
+    const full = new Float32Array(n * n);
+    matmulTransposedInto(q.data, k.data, full, n, hd, n);
+    same(raw, full, 'rawScores');
   });
 });
