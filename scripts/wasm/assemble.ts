@@ -65,6 +65,20 @@ export function lowerRelaxedMadd(wat: string): string {
   return out;
 }
 
+const PRIVATE_MEMORY = '(import "env" "memory" (memory 1 16384))';
+
+/**
+ * The shared-memory text (WebAssembly threads): the memory import gains `shared`, so the engine thread and
+ * its helper threads instantiate the same module on one memory. Nothing else changes, so the runtime
+ * makes the shared build from the private bytes by flipping the import's limits flag (sharedGemmBytes in
+ * gemmRuntime.ts); the unit test checks that this equals assembling this text.
+ */
+export function shareMemory(wat: string): string {
+  const at = wat.indexOf(PRIVATE_MEMORY);
+  if (at < 0 || wat.indexOf(PRIVATE_MEMORY, at + 1) >= 0) throw new Error(`gemm.wat: expected exactly one ${PRIVATE_MEMORY}`);
+  return wat.replace(PRIVATE_MEMORY, PRIVATE_MEMORY.replace('16384)', '16384 shared)'));
+}
+
 export interface GemmBuilds {
   readonly relaxed: Uint8Array;
   readonly simd: Uint8Array;
@@ -73,9 +87,11 @@ export interface GemmBuilds {
 export async function assembleGemm(wat = readFileSync(WAT_PATH, 'utf8')): Promise<GemmBuilds> {
   const wabt = await wabtInit();
   const build = (text: string, relaxed: boolean): Uint8Array => {
-    const mod = wabt.parseWat('gemm.wat', text, { simd: true, relaxed_simd: relaxed });
+    const features = { simd: true, relaxed_simd: relaxed, threads: true };
+    const mod = wabt.parseWat('gemm.wat', text, features);
     try {
-      mod.validate();
+      // wabt's typings omit validate's features argument; without it, a shared memory is refused.
+      (mod as unknown as { validate(features: object): void }).validate(features);
       // No name section: smaller, and nothing in the bytes depends on where they were built.
       return Uint8Array.from(mod.toBinary({ write_debug_names: false, canonicalize_lebs: true }).buffer);
     } finally {

@@ -1,6 +1,7 @@
 import { fmtShape, ShapeError, tensor, type Tensor } from './tensor';
 import type { NormWeights } from './types';
-import { GEMM_ACCUMULATE, GEMM_B_TRANSPOSED, GEMM_LOWER_ONLY, wasmSupport, type WasmGemm } from './wasm/gemmRuntime';
+import { GEMM_ACCUMULATE, GEMM_B_TRANSPOSED, GEMM_LOWER_ONLY, wasmSupport, type GemmRunner } from './wasm/gemmRuntime';
+import { activePool, kernelThreads } from './wasm/pool';
 
 function dims2(op: string, what: string, t: Tensor): [number, number] {
   if (t.shape.length !== 2) throw new ShapeError(op, `${what} must be 2-D, got ${fmtShape(t.shape)}`);
@@ -27,6 +28,13 @@ export interface KernelInfo {
   readonly wasmMemoryBytes: number;
   /** Why a WebAssembly build is unavailable, when one is (e.g. no relaxed SIMD on Node 20). */
   readonly unavailable?: string;
+  /**
+   * Threads that share large WebAssembly products (src/engine/wasm/pool.ts): 1 unless the host started
+   * kernel threads (startKernelThreads) and the backend is WebAssembly.
+   */
+  readonly threads: number;
+  /** Why products run on one thread although kernel threads were asked for ("shared memory unavailable", "1 core"). */
+  readonly threadsUnavailable?: string;
 }
 
 /**
@@ -37,16 +45,17 @@ const MIN_WASM_MACS = 1024;
 
 let requested: KernelBackend | 'auto' = 'auto';
 
-function wasmBuild(backend: KernelBackend | 'auto'): WasmGemm | null {
+function wasmBuild(backend: KernelBackend | 'auto'): GemmRunner | null {
   if (backend === 'js') return null;
   const s = wasmSupport();
-  if (backend === 'wasm-simd') return s.simd;
-  if (backend === 'wasm-relaxed-simd') return s.relaxed;
-  return s.relaxed ?? s.simd;
+  const single = backend === 'wasm-simd' ? s.simd : backend === 'wasm-relaxed-simd' ? s.relaxed : (s.relaxed ?? s.simd);
+  // With kernel threads, every WebAssembly product runs on the shared memory (one memory, not two),
+  // split between the threads when it is large enough.
+  return (single && activePool()?.runner(single.build)) ?? single;
 }
 
 /** The WebAssembly kernel to use for a product of `macs` multiply-adds, or null for JS. */
-function wasmFor(macs: number): WasmGemm | null {
+function wasmFor(macs: number): GemmRunner | null {
   if (requested === 'auto' && macs < MIN_WASM_MACS) return null;
   return wasmBuild(requested);
 }
@@ -57,12 +66,16 @@ export function kernelInfo(): KernelInfo {
   if (s.relaxed) available.push('wasm-relaxed-simd');
   if (s.simd) available.push('wasm-simd');
   available.push('js');
+  const backend = wasmBuild(requested)?.build ?? 'js';
+  const threads = kernelThreads();
   const info: KernelInfo = {
-    backend: wasmBuild(requested)?.build ?? 'js',
+    backend,
     requested,
     available,
     minWasmMacs: MIN_WASM_MACS,
-    wasmMemoryBytes: (s.relaxed?.memoryBytes ?? 0) + (s.simd?.memoryBytes ?? 0),
+    wasmMemoryBytes: (s.relaxed?.memoryBytes ?? 0) + (s.simd?.memoryBytes ?? 0) + (activePool()?.memoryBytes ?? 0),
+    threads: backend === 'js' ? 1 : threads.threads,
+    ...(threads.unavailable && backend !== 'js' ? { threadsUnavailable: threads.unavailable } : {}),
   };
   return s.error ? { ...info, unavailable: s.error } : info;
 }

@@ -12,12 +12,16 @@ import { loadModelFolder } from '../model/modelFolder';
 import type { ModelLoaders, ModelTokenizer } from '../pipeline/model';
 import { loadFolderTokenizer } from '../tokenize/hf/load';
 import { kernelBackend } from './backend';
+import { startNodeKernelThreads } from './kernelThreads';
 import type { WorkerRequest, WorkerResponse } from './protocol';
 import { noLongerAvailable, runInspection, type InspectionSession } from './session';
 
 const port = parentPort;
 if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
 const generation = new Int32Array((workerData as { cancel: SharedArrayBuffer }).cancel);
+// Helper threads for the kernels, one per further core, sharing one WebAssembly.Memory; they end with
+// this worker. Where shared memory is unavailable the kernels run here alone, and kernelBackend says why.
+startNodeKernelThreads();
 
 // The result the webviews show. It is kept until a newer inspection succeeds, so a cancelled or
 // failed run leaves the previous heatmaps fully usable (unless the run reads another checkpoint).

@@ -23,25 +23,31 @@
 ;; Padding lanes multiply zeros into lanes that are never stored, so NaN/Inf in real entries
 ;; propagate exactly as in plain float math, and padding can never leak into C.
 ;;
-;; The caller (src/engine/wasm/gemmRuntime.ts) lays out memory: bytes [0, 160) hold the edge-tile
-;; scratch (it reserves 1 KiB), then the packed A block (MC·KC floats), the packed B block (KC·ceil(n/NR)·NR floats), A,
+;; The caller (src/engine/wasm/gemmRuntime.ts) lays out memory: the edge-tile scratch (160 bytes at the
+;; exported global "scratch"; it reserves 1 KiB), then the packed A block (MC·KC floats), the packed B block (KC·ceil(n/NR)·NR floats), A,
 ;; B and C. It reads MR, NR, KC and MC from the exported globals below.
 (module
-  (memory (export "memory") 1)
+  ;; The caller provides the memory. This line is the private build's; scripts/wasm/assemble.ts makes the
+  ;; shared build (WebAssembly threads: one memory for the engine thread and its helper threads) by
+  ;; adding `shared` to it. The maximum is gemmRuntime.ts's MAX_BYTES in 64 KiB pages.
+  (import "env" "memory" (memory 1 16384))
 
   (global (export "MR") i32 (i32.const 5))
   (global (export "NR") i32 (i32.const 8))
   (global (export "KC") i32 (i32.const 256))
   (global (export "MC") i32 (i32.const 160))
 
-  ;; Edge tiles are written here first (MR × NR floats), then added into C element by element.
-  (global $scratch i32 (i32.const 0))
+  ;; Edge tiles are written here first (MR × NR floats), then added into C element by element. Each
+  ;; instance (one per thread) sets its own before its first call, so threads never share it.
+  (global $scratch (export "scratch") (mut i32) (i32.const 0))
 
   ;; flags for $gemm
   ;;   bit 0: B is [n, k] (compute A·Bᵀ) instead of [k, n]
   ;;   bit 1: accumulate (C += A·B); otherwise overwrite (C = A·B; C is never read)
-  ;;   bit 2: lower only: tiles whose every column j is greater than every row i are skipped
-  ;;          (left as they were); used for causal attention scores, whose masked half is discarded
+  ;;   bit 2: lower only: tiles whose every column j is greater than every row row0 + i are skipped
+  ;;          (left as they were); used for causal attention scores, whose masked half is discarded.
+  ;;          row0 is the row of the whole product that A's first row is, when a thread computes a
+  ;;          block of rows [row0, row0 + m) of it.
 
   ;; The micro-kernel: an MR × NR tile of C from kc steps over packed panels ap (kc × MR) and
   ;; bp (kc × NR). c points at C[i0, j0], ldc is C's row pitch in bytes; mr ≤ MR and nr ≤ NR are the
@@ -291,7 +297,7 @@
   ;; C[m, n] (+)= A[m, k] · B (see flags above). All pointers are byte addresses; m, n, k ≥ 1.
   ;; pa needs MC·KC floats, pb needs KC·ceil(n/NR)·NR floats.
   (func (export "gemm") (param $a i32) (param $b i32) (param $c i32) (param $pa i32) (param $pb i32)
-                        (param $m i32) (param $k i32) (param $n i32) (param $flags i32)
+                        (param $m i32) (param $k i32) (param $n i32) (param $flags i32) (param $row0 i32)
     (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32) (local $jr i32) (local $ir i32)
     (local $mr i32) (local $nr i32) (local $ldc i32) (local $add i32) (local $lower i32)
     (local.set $ldc (i32.shl (local.get $n) (i32.const 2)))
@@ -320,7 +326,8 @@
             (if (i32.gt_u (local.get $mr) (i32.const 5)) (then (local.set $mr (i32.const 5))))
             ;; Lower only: skip the tile when its first column lies right of its last row.
             (if (i32.or (i32.eqz (local.get $lower))
-                        (i32.lt_u (local.get $jr) (i32.add (i32.add (local.get $ic) (local.get $ir)) (local.get $mr))))
+                        (i32.lt_u (local.get $jr)
+                          (i32.add (i32.add (i32.add (local.get $row0) (local.get $ic)) (local.get $ir)) (local.get $mr))))
               (then
                 (call $kernel
                   (i32.add (local.get $pa) (i32.mul (local.get $ir) (i32.shl (local.get $kc) (i32.const 2))))

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { generateGemmModule, GENERATED_PATH, lowerRelaxedMadd } from '../../../scripts/wasm/assemble';
+import { assembleGemm, generateGemmModule, GENERATED_PATH, lowerRelaxedMadd, shareMemory, WAT_PATH } from '../../../scripts/wasm/assemble';
 import { multiHeadAttention } from '../../../src/engine/attention';
 import {
   kernelInfo,
@@ -13,6 +13,7 @@ import {
   setKernelBackend,
 } from '../../../src/engine/kernels';
 import { randomMhaWeights, Xoshiro128 } from '../../../src/engine/random';
+import { sharedGemmBytes } from '../../../src/engine/wasm/gemmRuntime';
 import { tensor } from '../../../src/engine/tensor';
 import { assertClose } from '../helpers';
 
@@ -73,6 +74,16 @@ describe('gemm (WebAssembly kernel and JS fallback)', () => {
       this.timeout(60_000);
       const fresh = await generateGemmModule();
       assert.ok(fresh === readFileSync(GENERATED_PATH, 'utf8'), 'gemmWasm.ts is stale: run `npm run build:wasm` and commit the result');
+    });
+
+    it('the shared-memory builds (kernel threads) are the private ones with the memory import’s flag set to shared', async function () {
+      this.timeout(60_000);
+      const wat = readFileSync(WAT_PATH, 'utf8');
+      const [mine, shared] = await Promise.all([assembleGemm(wat), assembleGemm(shareMemory(wat))]);
+      assert.deepEqual(sharedGemmBytes(mine.relaxed), Uint8Array.from(shared.relaxed));
+      assert.deepEqual(sharedGemmBytes(mine.simd), Uint8Array.from(shared.simd));
+      assert.throws(() => sharedGemmBytes(new Uint8Array(8)), /expected one import of env.memory/);
+      assert.throws(() => shareMemory('(module)'), /expected exactly one/);
     });
 
     it('lowers relaxed_madd to mul + add for the plain SIMD build, and refuses malformed uses', () => {
