@@ -64,6 +64,8 @@ interface CaseResult {
   readonly check?: { readonly tolerance: number; readonly results: readonly { readonly reference: string; readonly output: string; readonly maxAbsDiff: number; readonly maxAbsReference: number }[]; readonly pass: boolean };
   readonly targets: readonly Target[];
   readonly error?: string;
+  /** The table's cell for a case without references. */
+  readonly summary?: string;
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
@@ -210,29 +212,34 @@ function runWebProbe(threads: number): Promise<WebThreadProbe> {
   });
 }
 
+/** onnxruntime-web with 1 thread and with `threads`, each in its own process: does its pool start, and does it share the work? */
+async function probeWebThreads(threads: number): Promise<{ one: WebThreadProbe; all: WebThreadProbe; pool: boolean; works: boolean; speedup: number }> {
+  const one = await runWebProbe(1);
+  const all = threads > 1 ? await runWebProbe(threads) : one;
+  // Its pool's threads exist (more OS threads than with one) and the process used more than one core's time.
+  const pool = !all.error && all.threads > 1 && (all.osThreads ?? 0) > (one.osThreads ?? Infinity);
+  return { one, all, pool, works: pool && all.cpuPerWall > 1.2, speedup: one.ms / all.ms };
+}
+
 async function benchWebThreads(): Promise<void> {
   const started = performance.now();
   console.log(`\nonnxruntime-web threads in Node: 1024×768×3072 product with 1 and ${CORES} threads`);
-  const one = await runWebProbe(1);
-  const all = CORES > 1 ? await runWebProbe(CORES) : one;
-  for (const p of [one, all]) {
+  const probe = await probeWebThreads(CORES);
+  for (const p of [probe.one, probe.all]) {
     console.log(`  ${p.threads} thread${p.threads > 1 ? 's' : ''}: ${p.error ? `failed: ${p.error}` : `${ms(p.ms)}, CPU/wall ${p.cpuPerWall.toFixed(2)}, ${p.osThreads ?? '?'} OS threads in the process`}`);
   }
-  // Its pool's threads exist (more OS threads than with one) and the process used more than one core's time.
-  const pool = !all.error && all.threads > 1 && (all.osThreads ?? 0) > (one.osThreads ?? Infinity);
-  const works = pool && all.cpuPerWall > 1.2;
-  const speedup = one.ms / all.ms;
   console.log(
-    `  multi-threaded onnxruntime-web in Node: ${works ? 'works' : pool ? 'starts its threads but they did not share the work here (a busy machine?)' : 'does not start its threads here'}; ` +
-      `${speedup.toFixed(2)}× the speed of 1 thread on ${all.threads}`,
+    `  multi-threaded onnxruntime-web in Node: ${probe.works ? 'works' : probe.pool ? 'starts its threads, but they did not share the work in this run (a busy machine?)' : 'does not start its threads here'}; ` +
+      `${probe.speedup.toFixed(2)}× the speed of 1 thread on ${probe.all.threads}`,
   );
-  results.push({ name: 'ortweb-threads', title: 'onnxruntime-web threads in Node', seconds: (performance.now() - started) / 1000, targets: [], extra: { probes: [one, all], pool, works, speedup } });
+  const summary = `pool ${probe.pool ? 'starts' : 'does not start'}; 1 thread ${ms(probe.one.ms)}, ${probe.all.threads} threads ${ms(probe.all.ms)} (CPU/wall ${probe.all.cpuPerWall.toFixed(2)})`;
+  results.push({ name: 'ortweb-threads', title: 'onnxruntime-web threads in Node', seconds: (performance.now() - started) / 1000, targets: [], summary, extra: { ...probe } });
 }
 
 function simpleCase(name: string, title: string, oursMs: number, referenceName: string, referenceMs: number, atMost: number, seconds: number): void {
   const ratio = oursMs / referenceMs;
   console.log(`\n${title}: ours ${ms(oursMs)}, ${referenceName} ${ms(referenceMs)}, ratio ${ratio.toFixed(2)}× (target ≤ ${atMost}×: ${mark(ratio <= atMost)})`);
-  results.push({ name, title, seconds, targets: [target(`ours / ${referenceName}`, ratio, atMost)], extra: { oursMs, referenceName, referenceMs, ratio } });
+  results.push({ name, title, seconds, targets: [target(`ours / ${referenceName}`, ratio, atMost)], summary: `ours ${ms(oursMs)}, ${referenceName} ${ms(referenceMs)}`, extra: { oursMs, referenceName, referenceMs, ratio } });
 }
 
 async function median(runs: number, fn: () => unknown): Promise<number> {
@@ -277,7 +284,7 @@ async function benchMemory(): Promise<void> {
   const ratio = used / essential;
   const title = `memory: random model with step trace, n=${n}`;
   console.log(`\n${title}: array buffers ${mib(used)} against scores + weights ${mib(essential)}, ${ratio.toFixed(2)}× (target ≤ 3×: ${mark(ratio <= 3)})`);
-  results.push({ name: 'memory', title, seconds: (performance.now() - started) / 1000, targets: [target('array buffers / (scores + weights)', ratio, 3)], extra: { usedBytes: used, essentialBytes: essential } });
+  results.push({ name: 'memory', title, seconds: (performance.now() - started) / 1000, targets: [target('array buffers / (scores + weights)', ratio, 3)], summary: `${mib(used)} of array buffers`, extra: { usedBytes: used, essentialBytes: essential } });
 }
 
 /**
@@ -303,7 +310,8 @@ async function benchQwen(): Promise<void> {
     `  peak RSS after loading ${gb(r.maxRssAfterLoad)} (resident then ${gb(r.rssAfterLoad)}); sampled peaks: external ${gb(r.sampled.external)}, arrayBuffers ${gb(r.sampled.arrayBuffers)}; ` +
       `limits.ts estimate ${gb(r.estimate)}; ${r.requests.map((q) => `${q.what} ${q.ms.toFixed(0)} ms`).join(', ')}`,
   );
-  results.push({ name: 'qwen', title: `Qwen2.5-0.5B-shaped BF16, n=${r.tokens}, worker path`, seconds: (performance.now() - started) / 1000, targets, extra: { ...r } });
+  const summary = `load ${ms(r.loadMs)}, inspect ${ms(r.inspectMs)}; peak RSS ${mib(r.maxRss)}`;
+  results.push({ name: 'qwen', title: `Qwen2.5-0.5B-shaped BF16, n=${r.tokens}, worker path`, seconds: (performance.now() - started) / 1000, targets, summary, extra: { ...r } });
 }
 
 const CASES: Record<string, () => Promise<void>> = {
@@ -330,7 +338,7 @@ function table(): string {
       const t = r.targets[0];
       lines.push(`| ${r.title} | ${range(r.engine)}${t ? ` (< ${ms(t.atMost)} ${mark(t.pass)})` : ''} | | | | | | | ${mib(r.engine.maxRss)} |`);
     } else {
-      lines.push(`| ${r.title} | ${r.targets.map((t) => `${t.what}: ${t.value.toFixed(2)} (≤ ${t.atMost} ${mark(t.pass)})`).join('; ') || JSON.stringify(r.extra)} | | | | | | | |`);
+      lines.push(`| ${r.title} | ${[r.summary, ...r.targets.map((t) => `${t.what}: ${t.value.toFixed(2)} (≤ ${t.atMost} ${mark(t.pass)})`)].filter(Boolean).join('; ')} | | | | | | | |`);
     }
   }
   return lines.join('\n');
@@ -355,9 +363,9 @@ async function main(): Promise<void> {
   // onnxruntime-web runs with the engine's threads; when its threads do not work here, with one, saying so.
   webThreads = ENGINE_THREADS;
   if (webThreads > 1) {
-    const probe = await runWebProbe(webThreads);
-    if (probe.error || !(probe.cpuPerWall > 1.2)) {
-      webNote = `onnxruntime-web could not run ${webThreads} threads here (${probe.error ?? `CPU/wall ${probe.cpuPerWall.toFixed(2)}`}): it runs 1`;
+    const probe = await probeWebThreads(webThreads);
+    if (!probe.pool) {
+      webNote = `onnxruntime-web could not start ${webThreads} threads here (${probe.all.error ?? 'no thread pool'}): it runs 1`;
       webThreads = 1;
     }
   }
