@@ -221,6 +221,42 @@ interface HeadShape {
 }
 
 /**
+ * One row's visible scores: block[o … o+len) holds q_i·k_j; it becomes the scaled score (written to
+ * scores[o + shift …] too), then the softmax weight (written to weights[o + shift …] too). The same float
+ * math as scaling into a float32 array and softmaxRowInPlace, in fewer passes: the maximum is taken while
+ * scaling and the weights are stored while normalising. A row whose maximum is not finite (NaN, ±∞) goes
+ * to softmaxRowInPlace itself, for its rules.
+ */
+function softmaxVisible(block: Float32Array, o: number, scores: Float32Array, weights: Float32Array, shift: number, len: number, scale: number): void {
+  let max = -Infinity;
+  let nan = false;
+  for (let j = o; j < o + len; j++) {
+    const s = Math.fround(block[j] * scale);
+    block[j] = s;
+    scores[j + shift] = s;
+    if (s > max) max = s;
+    else if (s !== s) nan = true;
+  }
+  if (nan || max === Infinity || max === -Infinity) {
+    softmaxRowInPlace(block, o, len);
+    weights.set(block.subarray(o, o + len), o + shift);
+    return;
+  }
+  let sum = 0;
+  for (let j = o; j < o + len; j++) {
+    const e = Math.exp(block[j] - max);
+    block[j] = e;
+    sum += e;
+  }
+  const inv = 1 / sum;
+  for (let j = o; j < o + len; j++) {
+    const w = Math.fround(block[j] * inv);
+    block[j] = w;
+    weights[j + shift] = w;
+  }
+}
+
+/**
  * One head's scores, weights and context vectors, in blocks of query rows. A block of rows r0…r1−1 reads
  * only the keys lo…hi−1 some row of it sees (hi = r1 under a causal mask; lo > 0 under a sliding window),
  * so the masked part of QKᵀ and of weights·V is never computed: those scores are −∞ and those weights 0,
@@ -257,11 +293,9 @@ function attendHead(
       const rowBase = (r0 + i) * n;
       const [from, to] = visibleKeys(r0 + i, n, causal, window); // keys from ≤ j < to take part
       const at = i * width - lo; // block[at + j] holds key j
-      for (let j = at + from; j < at + to; j++) scores[j - at + rowBase] = block[j] = block[j] * scale;
       scores.fill(-Infinity, rowBase, rowBase + from);
       scores.fill(-Infinity, rowBase + to, rowBase + n);
-      softmaxRowInPlace(block, at + from, to - from);
-      weights.set(block.subarray(at + from, at + to), rowBase + from);
+      softmaxVisible(block, at + from, scores, weights, rowBase - at, to - from, scale);
       block.fill(0, at + lo, at + from);
       block.fill(0, at + to, at + hi);
     }

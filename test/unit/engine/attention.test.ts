@@ -188,7 +188,7 @@ describe('the attention core skips what the mask discards', () => {
       for (let i = 0; i < n; i++) {
         const from = window === null ? 0 : Math.max(0, i - window + 1), to = causal ? i + 1 : n;
         const row = (h * n + i) * n;
-        for (let j = 0; j < n; j++) scores[row + j] = j >= from && j < to ? raw[i * n + j] / Math.sqrt(hd) : -Infinity;
+        for (let j = 0; j < n; j++) scores[row + j] = j >= from && j < to ? raw[i * n + j] * (1 / Math.sqrt(hd)) : -Infinity;
         for (let j = from; j < to; j++) weights[row + j] = scores[row + j];
         softmaxRowInPlace(weights, row + from, to - from);
       }
@@ -216,6 +216,10 @@ describe('the attention core skips what the mask discards', () => {
       const rng = new Xoshiro128(n + hd);
       const t = (cols: number) => tensor([n, cols], Array.from({ length: n * cols }, () => rng.normal()));
       const q = t(heads * hd), k = t(kvHeads * hd), v = t(kvHeads * hd);
+      // Rows whose scores hold +∞ (a NaN row), −∞ and NaN, which softmax has rules for.
+      q.data[3 * heads * hd] = Infinity;
+      q.data[5 * heads * hd + 1] = -Infinity;
+      q.data[150 * heads * hd + 2] = NaN;
       const want = unskipped(q, k, v, heads, kvHeads, causal, window);
       for (const trace of [false, true]) {
         const got = attentionFromProjections(q, k, v, heads, { causal, window, kvHeads, trace }).result;
