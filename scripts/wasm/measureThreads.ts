@@ -1,6 +1,6 @@
 /**
  * Kernel-thread scaling, 1 thread against the pool (src/engine/wasm/pool.ts), on shapes the engine runs:
- * the 512×768×768 GEMM, a GPT-2-small layer's projections at 512 tokens (c_attn, attn c_proj, c_fc,
+ * the 512×768×768 GEMM (and 2048 rows, in more blocks than threads), a GPT-2-small layer's projections at 512 tokens (c_attn, attn c_proj, c_fc,
  * mlp c_proj), and multi-head attention d=768 h=12 causal at n=512. One and two threads alternate in
  * rounds, so a busy machine hurts both alike; each case prints its best and median time per side, the
  * ratio of the best times, and the CPU time per run of both (what the threads add in work, whatever the
@@ -46,6 +46,7 @@ const x = tensor([n, 768], random(n * 768));
 const weights = randomMhaWeights({ dModel: 768, heads: 12, seed: 1, causal: true });
 const cases: Case[] = [
   gemms('GEMM 512×768×768', [[512, 768, 768]]),
+  gemms('GEMM 2048×768×768 (8 blocks)', [[2048, 768, 768]]),
   gemms('GPT-2 small layer projections, n=512', [[n, 768, 2304], [n, 768, 768], [n, 768, 3072], [n, 3072, 768]]),
   {
     name: 'MHA d=768 h=12 causal, n=512',

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import fc from 'fast-check';
 import { multiHeadAttention } from '../../../src/engine/attention';
 import { kernelInfo, linear, linearTransposed, matmulInto, matmulTransposedInto, setKernelBackend, type KernelBackend } from '../../../src/engine/kernels';
 import { randomMhaWeights, Xoshiro128 } from '../../../src/engine/random';
 import { tensor } from '../../../src/engine/tensor';
-import { activePool, blockBounds, startKernelThreads, stopKernelThreads, type StartHelper } from '../../../src/engine/wasm/pool';
+import { activePool, blockBounds, kernelThreadsFailed, startKernelThreads, stopKernelThreads, type StartHelper } from '../../../src/engine/wasm/pool';
 import { CancelledError } from '../../../src/errors';
 import { kernelBackend } from '../../../src/worker/backend';
 import { startNodeKernelThreads } from '../../../src/worker/kernelThreads';
@@ -72,6 +73,41 @@ describe('kernel threads (shared WebAssembly.Memory)', function () {
             sameBits(pool[1], one[1], `${threads} threads, A·Bᵀ ${m}×${k}×${n}`);
           }
         }
+      });
+
+      it('random shapes, layouts and flags that split: the single-thread bits (property)', () => {
+        startNodeKernelThreads(3);
+        fc.assert(
+          fc.property(
+            fc.integer({ min: 64, max: 700 }),
+            fc.integer({ min: 1, max: 600 }),
+            fc.integer({ min: 1, max: 300 }),
+            fc.constantFrom('A·B', 'A·B accumulate', 'A·Bᵀ', 'A·Bᵀ lower'),
+            fc.integer({ min: 0, max: 1000 }),
+            (m, k, n, kind, seed) => {
+              fc.pre(activePool()!.blocksFor(m, k, n) > 1 && (kind !== 'A·Bᵀ lower' || n >= m));
+              const rng = new Xoshiro128(seed);
+              const A = randomMatrix(rng, m * k), B = randomMatrix(rng, k * n), C0 = randomMatrix(rng, m * n);
+              const run = () => {
+                const out = C0.slice();
+                if (kind.startsWith('A·Bᵀ')) matmulTransposedInto(A, B, out, m, k, n, kind.endsWith('lower'));
+                else if (kind.endsWith('accumulate')) matmulInto(A, B, out, m, k, n);
+                else matmulInto(A, B, out.fill(0), m, k, n);
+                // Lower only: entries right of the diagonal are unspecified; keep the ones that are defined.
+                if (kind.endsWith('lower')) for (let i = 0; i < m; i++) out.fill(0, i * n + i + 1, (i + 1) * n);
+                return out;
+              };
+              const pool = run();
+              const pooled = activePool()!;
+              stopKernelThreads();
+              const one = run();
+              startNodeKernelThreads(3);
+              assert.ok(pooled !== activePool());
+              sameBits(pool, one, `${kind} ${m}×${k}×${n}`);
+            },
+          ),
+          { numRuns: 25, seed: 8 },
+        );
       });
 
       it('lowerOnly (causal scores): every j ≤ i as on one thread, through subarray views', () => {
@@ -156,6 +192,15 @@ describe('kernel threads (shared WebAssembly.Memory)', function () {
     const A = randomMatrix(rng, 200 * 100), B = randomMatrix(rng, 100 * 150), C = new Float32Array(200 * 150);
     matmulInto(A, B, C, 200, 100, 150);
     assert.ok(C.every(Number.isFinite));
+
+    // A helper that fails (src/worker/kernelThreads.ts reports its 'error' event) stops the pool.
+    startNodeKernelThreads(2);
+    kernelThreadsFailed('out of memory');
+    assert.equal(activePool(), null);
+    assert.match(kernelBackend(), /^wasm-(relaxed-)?simd \(1 thread: a helper thread failed: out of memory\)$/);
+    const again = new Float32Array(200 * 150);
+    matmulInto(A, B, again, 200, 100, 150);
+    sameBits(again, C, 'after a helper failed');
   });
 
   it('stopKernelThreads ends the helpers; a worker that started them takes them with it when it ends', async () => {
