@@ -29,6 +29,8 @@ export function headMetrics(attnWeights: Tensor): HeadMetrics[] {
       const row = (h * n + i) * n;
       for (let j = 0; j < n; j++) {
         const p = w[row + j];
+        // A zero weight (every masked key) adds nothing to any sum: skipping it changes no bit.
+        if (p === 0) continue;
         if (p > 0) entropy -= p * Math.log(p);
         if (p > maxWeight) maxWeight = p;
         distance += p * Math.abs(i - j);

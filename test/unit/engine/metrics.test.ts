@@ -34,3 +34,16 @@ describe('head metrics', () => {
     assert.throws(() => headMetrics(tensor([4, 4])), /headMetrics: attention weights has shape \[4, 4\], expected \[\*, \*, \*\]/);
   });
 });
+
+describe('head metrics over masked rows', () => {
+  it('zero weights (masked keys) add nothing, and a NaN weight still reaches the mean distance', () => {
+    const causal = tensor([1, 3, 3], [1, 0, 0, 0.25, 0.75, 0, 0.5, 0.25, 0.25]);
+    const [m] = headMetrics(causal);
+    const rowEntropy = (ps: number[]) => ps.reduce((s, p) => s - p * Math.log(p), 0);
+    assert.equal(m.entropy, (rowEntropy([Math.fround(0.25), Math.fround(0.75)]) + rowEntropy([0.5, 0.25, 0.25])) / 3);
+    assert.equal(m.meanDistance, (0.25 * 1 + 0.5 * 2 + 0.25 * 1) / 3);
+    const [withNaN] = headMetrics(tensor([1, 2, 2], [1, 0, NaN, 0]));
+    assert.ok(Number.isNaN(withNaN.meanDistance));
+    assert.equal(withNaN.maxWeight, 1);
+  });
+});
