@@ -48,6 +48,7 @@
   ;;          (left as they were); used for causal attention scores, whose masked half is discarded.
   ;;          row0 is the row of the whole product that A's first row is, when a thread computes a
   ;;          block of rows [row0, row0 + m) of it.
+  ;;   bit 3: B is packed already, by packBAll at pb (threads share one packed B): b is not read
 
   ;; The micro-kernel: an MR × NR tile of C from kc steps over packed panels ap (kc × MR) and
   ;; bp (kc × NR). c points at C[i0, j0], ldc is C's row pitch in bytes; mr ≤ MR and nr ≤ NR are the
@@ -294,12 +295,28 @@
       (local.set $pa (i32.add (local.get $pa) (i32.mul (local.get $kc) (i32.const 20))))
       (br_if $panels (i32.lt_u (local.tee $i0 (i32.add (local.get $i0) (i32.const 5))) (local.get $mc)))))
 
+  ;; Packs all of B (every k block, as gemm packs one at a time) for gemm's flag 8: k block pc lies at
+  ;; pb + 4·pc·ceil(n/NR)·NR, so pb needs k·ceil(n/NR)·NR floats. bt = 1: B is [n, k].
+  (func (export "packBAll") (param $b i32) (param $pb i32) (param $k i32) (param $n i32) (param $bt i32)
+    (local $pc i32) (local $kc i32)
+    (loop $kblocks
+      (local.set $kc (i32.sub (local.get $k) (local.get $pc)))
+      (if (i32.gt_u (local.get $kc) (i32.const 256)) (then (local.set $kc (i32.const 256))))
+      (call $packB (local.get $b) (call $packedBlock (local.get $pb) (local.get $pc) (local.get $n))
+                   (local.get $pc) (local.get $kc) (local.get $k) (local.get $n) (local.get $bt))
+      (br_if $kblocks (i32.lt_u (local.tee $pc (i32.add (local.get $pc) (i32.const 256))) (local.get $k)))))
+
+  ;; Where packBAll put the k block that starts at row pc of B.
+  (func $packedBlock (param $pb i32) (param $pc i32) (param $n i32) (result i32)
+    (i32.add (local.get $pb)
+      (i32.mul (local.get $pc) (i32.shl (i32.and (i32.add (local.get $n) (i32.const 7)) (i32.const -8)) (i32.const 2)))))
+
   ;; C[m, n] (+)= A[m, k] · B (see flags above). All pointers are byte addresses; m, n, k ≥ 1.
-  ;; pa needs MC·KC floats, pb needs KC·ceil(n/NR)·NR floats.
+  ;; pa needs MC·KC floats, pb needs KC·ceil(n/NR)·NR floats (or holds packBAll's B, flag 8).
   (func (export "gemm") (param $a i32) (param $b i32) (param $c i32) (param $pa i32) (param $pb i32)
                         (param $m i32) (param $k i32) (param $n i32) (param $flags i32) (param $row0 i32)
     (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32) (local $jr i32) (local $ir i32)
-    (local $mr i32) (local $nr i32) (local $ldc i32) (local $add i32) (local $lower i32)
+    (local $mr i32) (local $nr i32) (local $ldc i32) (local $add i32) (local $lower i32) (local $pbk i32)
     (local.set $ldc (i32.shl (local.get $n) (i32.const 2)))
     (local.set $lower (i32.and (local.get $flags) (i32.const 4)))
     (loop $kblocks
@@ -308,8 +325,12 @@
       ;; The first k block overwrites C unless the caller asked to accumulate; later blocks add.
       (local.set $add (i32.or (i32.ne (local.get $pc) (i32.const 0))
                               (i32.ne (i32.and (local.get $flags) (i32.const 2)) (i32.const 0))))
-      (call $packB (local.get $b) (local.get $pb) (local.get $pc) (local.get $kc) (local.get $k) (local.get $n)
-                   (i32.and (local.get $flags) (i32.const 1)))
+      (if (i32.and (local.get $flags) (i32.const 8))
+        (then (local.set $pbk (call $packedBlock (local.get $pb) (local.get $pc) (local.get $n))))
+        (else
+          (call $packB (local.get $b) (local.get $pb) (local.get $pc) (local.get $kc) (local.get $k) (local.get $n)
+                       (i32.and (local.get $flags) (i32.const 1)))
+          (local.set $pbk (local.get $pb))))
       (local.set $ic (i32.const 0))
       (loop $mblocks
         (local.set $mc (i32.sub (local.get $m) (local.get $ic)))
@@ -331,7 +352,7 @@
               (then
                 (call $kernel
                   (i32.add (local.get $pa) (i32.mul (local.get $ir) (i32.shl (local.get $kc) (i32.const 2))))
-                  (i32.add (local.get $pb) (i32.mul (local.get $jr) (i32.shl (local.get $kc) (i32.const 2))))
+                  (i32.add (local.get $pbk) (i32.mul (local.get $jr) (i32.shl (local.get $kc) (i32.const 2))))
                   (local.get $kc)
                   (i32.add (local.get $c)
                     (i32.shl (i32.add (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $n)) (local.get $jr))

@@ -13,6 +13,8 @@ export type WasmBuild = 'wasm-relaxed-simd' | 'wasm-simd';
 export const GEMM_B_TRANSPOSED = 1;
 export const GEMM_ACCUMULATE = 2;
 export const GEMM_LOWER_ONLY = 4;
+/** B is packed already (packBAll), at the pb address: how threads share one packed B. */
+export const GEMM_B_PACKED = 8;
 
 /** Largest memory we let one call use; beyond it the caller falls back to JS. gemm.wat's memory maximum is this in pages. */
 export const MAX_BYTES = 1 << 30;
@@ -28,6 +30,8 @@ export interface GemmExports {
   readonly KC: WebAssembly.Global;
   readonly MC: WebAssembly.Global;
   gemm(a: number, b: number, c: number, pa: number, pb: number, m: number, k: number, n: number, flags: number, row0: number): void;
+  /** Packs all of B at pb for GEMM_B_PACKED (k·ceil(n/NR)·NR floats); bt = 1: B is [n, k]. */
+  packBAll(b: number, pb: number, k: number, n: number, bt: number): void;
 }
 
 /** Something that computes C[m, n] (+)= A[m, k] · B on Float32Arrays, or returns false having done nothing. */
@@ -72,11 +76,15 @@ export function gemmInstance(module: WebAssembly.Module, memory: WebAssembly.Mem
 
 export const align = (x: number) => (x + 63) & ~63;
 
-/** Bytes of one thread's packing buffers for a product with inner size k and n columns: [packed A, packed B]. */
-export function packBytes(ex: GemmExports, m: number, k: number, n: number): [number, number] {
+/**
+ * Bytes of the packing buffers for a product with inner size k and n columns: [one thread's packed A,
+ * one k block of packed B, all of B packed (packBAll)].
+ */
+export function packBytes(ex: GemmExports, m: number, k: number, n: number): [number, number, number] {
   const mr = ex.MR.value as number, nr = ex.NR.value as number;
   const kc = Math.min(k, ex.KC.value as number);
-  return [align(Math.ceil(Math.min(m, ex.MC.value as number) / mr) * mr * kc * 4), align(Math.ceil(n / nr) * nr * kc * 4)];
+  const npad = Math.ceil(n / nr) * nr;
+  return [align(Math.ceil(Math.min(m, ex.MC.value as number) / mr) * mr * kc * 4), align(npad * kc * 4), align(npad * k * 4)];
 }
 
 /** The single-thread kernel on its own (private) memory. */
@@ -103,7 +111,7 @@ export class WasmGemm implements GemmRunner {
    * having done nothing, when the problem needs more memory than allowed or the memory cannot grow.
    */
   run(A: Float32Array, B: Float32Array, C: Float32Array, m: number, k: number, n: number, flags: number): boolean {
-    const [paBytes, pbBytes] = packBytes(this.ex, m, k, n);
+    const [paBytes, pbBytes] = packBytes(this.ex, m, k, n); // one k block of B at a time
     const packA = 1024;
     const packB = packA + paBytes;
     const a = packB + pbBytes;

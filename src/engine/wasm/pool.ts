@@ -4,9 +4,9 @@
  * C; each thread claims blocks with an atomic compare-exchange and computes them with the same kernel
  * call the single thread would make on those rows, so every output is the same instruction sequence and
  * the result is bit-identical to one thread. Nothing but a few int32 words crosses threads per product:
- * the engine's thread copies A and B into the shared memory once, bumps a sequence word (Atomics.notify
- * wakes the helpers), computes blocks itself, waits until every block is done (Atomics.wait), and copies
- * C out. A product returns only when all its blocks are done, so a checkpoint between products (which may
+ * the engine's thread copies A and B into the shared memory once, packs B once for every block (the
+ * bytes one thread packs k block by k block), bumps a sequence word (Atomics.notify wakes the helpers),
+ * computes blocks itself, waits until every block is done (Atomics.wait), and copies C out. A product returns only when all its blocks are done, so a checkpoint between products (which may
  * throw) never leaves a helper busy.
  *
  * Pure: no node:* imports. The caller starts the threads (src/worker/kernelThreads.ts with worker_threads)
@@ -17,6 +17,8 @@ import {
   align,
   decodeBase64,
   GEMM_ACCUMULATE,
+  GEMM_B_PACKED,
+  GEMM_B_TRANSPOSED,
   GEMM_LOWER_ONLY,
   gemmInstance,
   growTo,
@@ -60,14 +62,14 @@ const MAX_BLOCKS = LAYOUT.work - LAYOUT.bounds - 1;
 
 /** Products of fewer multiply-adds stay on one thread: waking a helper costs tens of µs. */
 export const POOL_MIN_MACS = 1 << 22;
-/** Fewest rows of C a block has (each block packs all of B again). */
+/** Fewest rows of C a block has. */
 const MIN_BLOCK_ROWS = 32;
 /**
- * Tall products get a block per this many rows, more than one per thread: a thread the system
- * deschedules then holds up a small block, not half the product. Packing B again for each block costs
- * about what 10 rows of the product do, so ~4% more work at this size, and none for ≤ 2 blocks' rows.
+ * Blocks per thread: more than one, so a thread the system deschedules holds up a small block, not its
+ * share of the product, and the others take the rest. B is packed once for all blocks (packBAll), so a
+ * block costs only its own rows.
  */
-const BALANCE_ROWS = 256;
+const BLOCKS_PER_THREAD = 4;
 
 /** What a helper thread receives (structured-cloned): the memory, the compiled builds, its thread number. */
 export interface KernelHelperData {
@@ -209,7 +211,7 @@ export class KernelPool {
   /** How many blocks a product of m rows is split into (1: this thread alone). */
   blocksFor(m: number, k: number, n: number): number {
     if (this.stopped || this.threads < 2 || m * k * n < POOL_MIN_MACS) return 1;
-    return Math.max(1, Math.min(MAX_BLOCKS, Math.floor(m / MIN_BLOCK_ROWS), Math.max(this.threads, Math.floor(m / BALANCE_ROWS))));
+    return Math.max(1, Math.min(MAX_BLOCKS, Math.floor(m / MIN_BLOCK_ROWS), this.threads * BLOCKS_PER_THREAD));
   }
 
   /** C[m, n] (+)= A[m, k] · B with the shared build `index`; false (nothing done) when memory runs out. */
@@ -218,9 +220,11 @@ export class KernelPool {
     const blocks = this.blocksFor(m, k, n);
     const threads = blocks > 1 ? this.threads : 1;
     const bounds = blocks > 1 ? blockBounds(m, blocks, (flags & GEMM_LOWER_ONLY) !== 0) : [0, m];
-    const [paBytes, pbBytes] = packBytes(gemm, m, k, n);
-    const ws = paBytes + pbBytes;
-    const a = LAYOUT.heap + threads * ws;
+    // One thread: [packed A][one k block of packed B]. Threads: [packed A] per thread, then all of B
+    // packed once for every block (the k blocks one thread would pack one by one, the same bytes).
+    const [paBytes, pbBlockBytes, pbAllBytes] = packBytes(gemm, m, k, n);
+    const pb = LAYOUT.heap + threads * paBytes;
+    const a = pb + (threads > 1 ? pbAllBytes : pbBlockBytes);
     const b = align(a + m * k * 4);
     const c = align(b + k * n * 4);
     const end = c + m * n * 4;
@@ -231,29 +235,33 @@ export class KernelPool {
     v.set(B.length === k * n ? B : B.subarray(0, k * n), b >> 2);
     if (flags & GEMM_ACCUMULATE) v.set(C.length === m * n ? C : C.subarray(0, m * n), c >> 2);
     if (bounds.length === 2) {
-      gemm.gemm(a, b, c, LAYOUT.heap, LAYOUT.heap + paBytes, m, k, n, flags, 0);
+      gemm.gemm(a, b, c, LAYOUT.heap, pb, m, k, n, flags, 0);
     } else {
-      this.parallel(index, a, b, c, k, n, flags, bounds, ws, paBytes);
+      gemm.packBAll(b, pb, k, n, flags & GEMM_B_TRANSPOSED);
+      this.parallel(index, a, pb, c, k, n, flags | GEMM_B_PACKED, bounds, paBytes);
     }
     C.set(v.subarray(c >> 2, (c >> 2) + m * n));
     return true;
   }
 
-  /** Posts a job of bounds.length − 1 blocks, computes blocks here too, and returns when all are done. */
-  private parallel(index: number, a: number, b: number, c: number, k: number, n: number, flags: number, bounds: number[], ws: number, paBytes: number): void {
+  /**
+   * Posts a job of bounds.length − 1 blocks on B packed at pb, computes blocks here too, and returns
+   * when all are done.
+   */
+  private parallel(index: number, a: number, pb: number, c: number, k: number, n: number, flags: number, bounds: number[], paBytes: number): void {
     const ctl = this.ctl;
     const blocks = bounds.length - 1;
     ctl[LAYOUT.build] = index;
     ctl[LAYOUT.a] = a;
-    ctl[LAYOUT.b] = b;
+    ctl[LAYOUT.b] = 0; // not read: B is packed
     ctl[LAYOUT.c] = c;
     ctl[LAYOUT.k] = k;
     ctl[LAYOUT.n] = n;
     ctl[LAYOUT.flags] = flags;
     bounds.forEach((r, i) => (ctl[LAYOUT.bounds + i] = r));
     for (let t = 0; t < this.threads; t++) {
-      ctl[LAYOUT.work + 2 * t] = LAYOUT.heap + t * ws;
-      ctl[LAYOUT.work + 2 * t + 1] = LAYOUT.heap + t * ws + paBytes;
+      ctl[LAYOUT.work + 2 * t] = LAYOUT.heap + t * paBytes;
+      ctl[LAYOUT.work + 2 * t + 1] = pb;
     }
     Atomics.store(ctl, LAYOUT.done, 0);
     Atomics.store(ctl, LAYOUT.error, 0);
@@ -271,7 +279,7 @@ export class KernelPool {
       const i = Number(w & 0xffffn);
       try {
         const r0 = bounds[i], r1 = bounds[i + 1];
-        gemm.gemm(a + r0 * k * 4, b, c + r0 * n * 4, LAYOUT.heap, LAYOUT.heap + paBytes, r1 - r0, k, n, flags, r0);
+        gemm.gemm(a + r0 * k * 4, 0, c + r0 * n * 4, LAYOUT.heap, pb, r1 - r0, k, n, flags, r0);
       } catch (e) {
         failure ??= e;
       }
