@@ -9,6 +9,7 @@
 // a throwaway copy of test/integration/workspace open and the theme applied:
 //   export async function myTest({ page, theme, screenshot, server, workspace }) { … }   (workspace = the copy)
 // screenshot(name) writes test-results/e2e/<theme>-<name>.png. Failures save <theme>-<test>-failure.png.
+// A test file that exports `themes` (e.g. `export const themes = ['dark']`) runs its tests only in those themes.
 // Env: E2E_TEST_TIMEOUT_S (per test, default 120), VERBOSE=1 (workbench console), HEADED=1.
 // Prints "N passed, M failed" as the last line; exit code 0 only when nothing failed.
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -52,8 +53,9 @@ async function collectTests(files) {
   const tests = [];
   for (const file of list) {
     const mod = await import(pathToFileURL(file).href);
+    const themes = Array.isArray(mod.themes) ? mod.themes : null;
     for (const [name, fn] of Object.entries(mod)) {
-      if (typeof fn === 'function') tests.push({ file: basename(file), name, fn });
+      if (typeof fn === 'function') tests.push({ file: basename(file), name, fn, themes });
     }
   }
   return tests;
@@ -132,6 +134,7 @@ async function main() {
     for (const theme of opts.themes) {
       say(`${theme} theme (${THEMES[theme].label})`);
       for (const test of tests) {
+        if (test.themes && !test.themes.includes(theme)) continue;
         const t1 = Date.now();
         const label = `${test.file} › ${test.name} [${theme}]`;
         try {

@@ -204,3 +204,53 @@ export async function notificationInCenter(page, text, { timeout = 15_000 } = {}
   await item.waitFor({ state: 'visible', timeout });
   return item;
 }
+
+// ---- Added for the timing test (test/e2e/timing.e2e.mjs); usable by any test. ----
+
+/**
+ * The pid of the extension host of `server` (Linux /proc): the process in the server's process group (the
+ * server runs detached, so its group id is its pid) whose command line says `--type=extensionHost`; the
+ * newest one when there are several. Null when there is none (or no /proc).
+ */
+export async function extensionHostPid(server) {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  let best = null;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state ppid pgrp …
+      if (Number(fields[2]) !== server.pid) continue;
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (!cmd.includes('extensionHost')) continue;
+      const start = Number(fields[19]); // starttime
+      if (!best || start > best.start) best = { pid: Number(entry), start };
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return best?.pid ?? null;
+}
+
+/** Resident memory of a process in MiB from /proc/<pid>/status: { rss, peak } (peak = VmHWM, the high-water mark), or null. */
+export async function processMemory(pid) {
+  const { readFileSync } = await import('node:fs');
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/** Resets the process's peak resident memory (VmHWM) to its current size (Linux ≥ 4.0); false when not allowed. */
+export async function resetPeakMemory(pid) {
+  const { writeFileSync } = await import('node:fs');
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
