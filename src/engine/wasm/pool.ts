@@ -218,29 +218,43 @@ export class KernelPool {
   private run(index: number, A: Float32Array, B: Float32Array, C: Float32Array, m: number, k: number, n: number, flags: number): boolean {
     const gemm = this.gemms[index];
     const blocks = this.blocksFor(m, k, n);
-    const threads = blocks > 1 ? this.threads : 1;
     const bounds = blocks > 1 ? blockBounds(m, blocks, (flags & GEMM_LOWER_ONLY) !== 0) : [0, m];
-    // One thread: [packed A][one k block of packed B]. Threads: [packed A] per thread, then all of B
-    // packed once for every block (the k blocks one thread would pack one by one, the same bytes).
     const [paBytes, pbBlockBytes, pbAllBytes] = packBytes(gemm, m, k, n);
-    const pb = LAYOUT.heap + threads * paBytes;
-    const a = pb + (threads > 1 ? pbAllBytes : pbBlockBytes);
-    const b = align(a + m * k * 4);
-    const c = align(b + k * n * 4);
-    const end = c + m * n * 4;
-    if (!growTo(this.memory, end)) return false;
-    if (this.view.length * 4 < end) this.view = new Float32Array(this.memory.buffer);
-    const v = this.view;
-    v.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 2);
-    v.set(B.length === k * n ? B : B.subarray(0, k * n), b >> 2);
-    if (flags & GEMM_ACCUMULATE) v.set(C.length === m * n ? C : C.subarray(0, m * n), c >> 2);
+    const v = (end: number) => {
+      if (!growTo(this.memory, end)) return null;
+      if (this.view.length * 4 < end) this.view = new Float32Array(this.memory.buffer);
+      return this.view;
+    };
+    const copyIn = (to: Float32Array, from: Float32Array, size: number, at: number) => to.set(from.length === size ? from : from.subarray(0, size), at >> 2);
+    let c: number;
+    let view: Float32Array | null;
     if (bounds.length === 2) {
+      // As on one thread: [packed A][one k block of packed B][A][B][C].
+      const pb = LAYOUT.heap + paBytes;
+      const a = pb + pbBlockBytes;
+      const b = align(a + m * k * 4);
+      c = align(b + k * n * 4);
+      if (!(view = v(c + m * n * 4))) return false;
+      copyIn(view, A, m * k, a);
+      copyIn(view, B, k * n, b);
+      if (flags & GEMM_ACCUMULATE) copyIn(view, C, m * n, c);
       gemm.gemm(a, b, c, LAYOUT.heap, pb, m, k, n, flags, 0);
     } else {
+      // [packed A per thread][all of B packed once for every block (the k blocks one thread packs one by
+      // one: the same bytes)][A][B, then C in its place once B is packed]: what one thread's layout takes,
+      // plus B's size less C's where C is the smaller (never another copy of more than one weight matrix).
+      const pb = LAYOUT.heap + this.threads * paBytes;
+      const a = pb + pbAllBytes;
+      const b = align(a + m * k * 4);
+      c = b;
+      if (!(view = v(b + Math.max(k * n, m * n) * 4))) return false;
+      copyIn(view, A, m * k, a);
+      copyIn(view, B, k * n, b);
       gemm.packBAll(b, pb, k, n, flags & GEMM_B_TRANSPOSED);
+      if (flags & GEMM_ACCUMULATE) copyIn(view, C, m * n, c);
       this.parallel(index, a, pb, c, k, n, flags | GEMM_B_PACKED, bounds, paBytes);
     }
-    C.set(v.subarray(c >> 2, (c >> 2) + m * n));
+    C.set(view.subarray(c >> 2, (c >> 2) + m * n));
     return true;
   }
 
