@@ -5,7 +5,10 @@
  * WebAssembly backend with the threads the engine uses; js-tiktoken for tokenising. The engine runs
  * each compute case in a fresh child process, so the case's peak resident memory is its own.
  *
- *   node dist/bench.js [case|group …] [--json PATH] [--runs N]
+ *   node dist/bench.js [case|group …] [--json PATH] [--runs N] [--threads N]
+ *
+ * The engine starts its kernel threads as the extension's worker does (every core; --threads N for
+ * fewer), and onnxruntime-web gets as many.
  *
  * Cases: gemm, mha-128, mha-512, mha-2048, gpt2-512, gpt2-1024, inspect-1024, qwen, tokenizer, memory,
  * ortweb-threads; groups: mha, gpt2. The figures go to test-results/bench.json (or PATH) too.
@@ -17,6 +20,7 @@ import { getEncoding } from 'js-tiktoken';
 import { inspect } from '../../src/engine/inspection';
 import { kernelInfo } from '../../src/engine/kernels';
 import { createTokenizer } from '../../src/tokenize';
+import { startNodeKernelThreads } from '../../src/worker/kernelThreads';
 import { COMPUTE_CASES, type ComputeCase } from './computeCases';
 import { ENGINE_CHILD_FLAG, engineChild, INSPECT_CASE, startEngineChild, type EngineTimes } from './engineChild';
 import { DEFAULT_QWEN_FOLDER, ensureQwenCheckpoint } from './qwenCheckpoint';
@@ -29,8 +33,16 @@ const WEB_TARGET = 0.5; // at least 2× faster than onnxruntime-web with the sam
 const INSPECT_TARGET_MS = 3000; // whole GPT-2-small inspection of 1,024 tokens
 const QWEN_TARGET_MS = 10_000; // the 0.5B model at 512 tokens
 
-/** The engine's threads: what the kernels report (one until they run a pool). */
-const ENGINE_THREADS = (kernelInfo() as { threads?: number }).threads ?? 1;
+/** How many kernel threads the engine starts, in this process and in every child (`--threads N`; default every core). */
+const THREADS_ENV = 'ATTENTION_INSPECTOR_BENCH_THREADS';
+
+/** Starts the engine's kernel threads as the extension's worker does; returns how many compute (1 where shared memory is missing). */
+function startEngineThreads(): number {
+  startNodeKernelThreads(Number(process.env[THREADS_ENV] ?? CORES));
+  return kernelInfo().threads;
+}
+
+let ENGINE_THREADS = 1;
 
 interface Stats {
   readonly medianMs: number;
@@ -153,7 +165,7 @@ async function benchCompute(spec: ComputeCase): Promise<void> {
     timed = { ...timed, times: ourTimes };
     const ours = stats(timed.times);
     const gflops = spec.macs ? (2 * spec.macs) / (ours.medianMs * 1e6) : undefined;
-    console.log(`  ours (${timed.backend}, ${ENGINE_THREADS} thread${ENGINE_THREADS > 1 ? 's' : ''}): ${range(ours)}${gflops ? `, ${gflops.toFixed(1)} GFLOP/s` : ''}; peak RSS ${mib(timed.maxRss)} (${mib(timed.rssAfterSetup)} with the inputs built)`);
+    console.log(`  ours (${timed.backend}, ${timed.threads} thread${timed.threads > 1 ? 's' : ''}): ${range(ours)}${gflops ? `, ${gflops.toFixed(1)} GFLOP/s` : ''}; peak RSS ${mib(timed.maxRss)} (${mib(timed.rssAfterSetup)} with the inputs built)`);
     const targets: Target[] = [];
     const references = refStats.map((s, i) => {
       const name = [`onnxruntime-node ${CORES} threads`, 'onnxruntime-node 1 thread', `onnxruntime-web ${webThreads} thread${webThreads > 1 ? 's' : ''}`][i];
@@ -192,7 +204,7 @@ async function benchInspect(): Promise<void> {
     const timed = await child.time(runs);
     const ours = stats(timed.times);
     const t = target('median inspection, ms', ours.medianMs, INSPECT_TARGET_MS);
-    console.log(`  ours (${timed.backend}): ${range(ours)}, cold ${ms(timed.firstMs)} (target < ${ms(INSPECT_TARGET_MS)}: ${mark(t.pass)}); peak RSS ${mib(timed.maxRss)} (${mib(timed.rssAfterSetup)} with the weights built)`);
+    console.log(`  ours (${timed.backend}, ${timed.threads} thread${timed.threads > 1 ? "s" : ""}): ${range(ours)}, cold ${ms(timed.firstMs)} (target < ${ms(INSPECT_TARGET_MS)}: ${mark(t.pass)}); peak RSS ${mib(timed.maxRss)} (${mib(timed.rssAfterSetup)} with the weights built)`);
     const { times: _times, ...rest } = timed;
     results.push({ name: INSPECT_CASE, title, seconds: (performance.now() - started) / 1000, engine: { ...ours, ...rest }, targets: [t] });
   } finally {
@@ -357,6 +369,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--json') jsonPath = resolve(args[++i] ?? '');
     else if (args[i] === '--runs') runsOverride = Number(args[++i]);
+    else if (args[i] === '--threads') process.env[THREADS_ENV] = String(Number(args[++i]));
     else asked.push(args[i]);
   }
   if (runsOverride !== undefined && !(Number.isInteger(runsOverride) && runsOverride > 0)) throw new Error('bench: --runs takes a positive integer');
@@ -364,7 +377,10 @@ async function main(): Promise<void> {
   const unknown = asked.filter((a) => !names.some((n) => n === a || n.startsWith(`${a}-`)));
   if (unknown.length) throw new Error(`bench: unknown case ${unknown.join(', ')}; the cases are ${names.join(', ')} (mha and gpt2 name their groups)`);
   const chosen = names.filter((n) => !asked.length || asked.some((a) => n === a || n.startsWith(`${a}-`)));
+  const threadsAsked = Number(process.env[THREADS_ENV] ?? CORES);
+  if (!(Number.isInteger(threadsAsked) && threadsAsked > 0)) throw new Error('bench: --threads takes a positive integer');
   const started = performance.now();
+  ENGINE_THREADS = startEngineThreads();
   const info = kernelInfo();
   // onnxruntime-web runs with the engine's threads; when its threads do not work here, with one, saying so.
   webThreads = ENGINE_THREADS;
@@ -377,7 +393,7 @@ async function main(): Promise<void> {
   }
   configureOrtWeb(webThreads);
   console.log(
-    `Attention Inspector benchmark — node ${process.version}, ${process.arch}, ${CORES} cores; kernel ${info.backend}, ${ENGINE_THREADS} thread${ENGINE_THREADS > 1 ? 's' : ''}; ` +
+    `Attention Inspector benchmark — node ${process.version}, ${process.arch}, ${CORES} cores; kernel ${info.backend}, ${ENGINE_THREADS} thread${ENGINE_THREADS > 1 ? 's' : ''}${info.threadsUnavailable ? ` (${info.threadsUnavailable})` : ''}; ` +
       `references: onnxruntime-node ${CORES} threads and 1 thread, onnxruntime-web wasm ${webThreads} thread${webThreads > 1 ? 's' : ''}${webNote ? ` (${webNote})` : ''}`,
   );
   for (const name of chosen) {
@@ -420,8 +436,10 @@ const done = (error: unknown) => {
 };
 if (process.argv[2] === QWEN_CHILD_FLAG) {
   // The 0.5B case's child: one JSON line on stdout.
+  startEngineThreads();
   qwenMemoryChild(process.argv[3], process.argv[4] ? Number(process.argv[4]) : undefined).then((result) => console.log(JSON.stringify(result)), done);
 } else if (process.argv[2] === ENGINE_CHILD_FLAG) {
+  startEngineThreads();
   engineChild(process.argv[3]).then(() => process.disconnect?.(), (error) => {
     done(error);
     process.exit(1);

@@ -31,6 +31,8 @@ export interface EngineTimes {
   /** Wall time of the first (checked, cold) run. */
   readonly firstMs: number;
   readonly backend: string;
+  /** The engine's kernel threads (kernelInfo().threads). */
+  readonly threads: number;
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
@@ -66,7 +68,7 @@ export async function engineChild(name: string): Promise<void> {
     await send({ type: 'checked', files: [], firstMs });
     const { runs } = await nextMessage();
     const times = timeRuns(runs, () => inspectGpt2(model, INSPECT_TOKENS));
-    await send({ type: 'timed', times, maxRss: maxRssBytes(), rssAfterSetup, firstMs, backend: kernelInfo().backend, extra: { perplexity: first.perplexity, layers: first.layers } });
+    await send({ type: 'timed', times, maxRss: maxRssBytes(), rssAfterSetup, firstMs, backend: kernelInfo().backend, threads: kernelInfo().threads, extra: { perplexity: first.perplexity, layers: first.layers } });
     return;
   }
   const spec = COMPUTE_CASES.find((c) => c.name === name);
@@ -86,7 +88,7 @@ export async function engineChild(name: string): Promise<void> {
   // The parent asks for runs until it is done and then ends this process.
   for (;;) {
     const { runs } = await nextMessage();
-    await send({ type: 'timed', times: timeRuns(runs, data.engine), maxRss: maxRssBytes(), rssAfterSetup, firstMs, backend: kernelInfo().backend });
+    await send({ type: 'timed', times: timeRuns(runs, data.engine), maxRss: maxRssBytes(), rssAfterSetup, firstMs, backend: kernelInfo().backend, threads: kernelInfo().threads });
   }
 }
 
