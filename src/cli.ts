@@ -9,6 +9,7 @@ import { inspectionCsv, inspectionJson, inspectionSidecar, jsonHeads, json2d, MA
 import { writeChunks, writeChunksToFile } from './export/write';
 import { loadGpt2Folder, loadMhaStateDict, modelFolderFamily, parseSafetensors } from './model';
 import { loadModel, tokenizerForFamily, type ModelSpec } from './pipeline/model';
+import { startNodeKernelThreads } from './worker/kernelThreads';
 import { DEFAULT_MAX_TOKENS, runPipeline, type PipelineInput } from './pipeline/run';
 import { CLI_LIMIT_NAMES, formatBytes, truncationNote } from './present/limits';
 import { isTokenizerName, TOKENIZER_NAMES, type TokenizerName } from './tokenize';
@@ -181,6 +182,7 @@ async function runInspect(args: string[]): Promise<void> {
       tokenizer: (values.tokenizer as TokenizerName | undefined) ?? 'word',
     };
   }
+  startNodeKernelThreads(); // every core, as the extension's worker runs it (helpers are unref'd: exit is not held)
   const loaded = await loadModel(spec, loadGpt2Folder, 'text' in input ? { forText: { hint: 'Without it the model cannot read text; give token ids instead with --ids 1,2,3' } } : {});
   const topK = intOption(values['top-k'], 'top-k', 10);
   const { layers, heads } = loaded.info;
