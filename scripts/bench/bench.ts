@@ -393,7 +393,7 @@ async function main(): Promise<void> {
   }
   configureOrtWeb(webThreads);
   console.log(
-    `Attention Inspector benchmark — node ${process.version}, ${process.arch}, ${CORES} cores; kernel ${info.backend}, ${ENGINE_THREADS} thread${ENGINE_THREADS > 1 ? 's' : ''}${info.threadsUnavailable ? ` (${info.threadsUnavailable})` : ''}; ` +
+    `Attention Inspector benchmark — node ${process.version}, ${process.arch}, ${CORES} cores; kernel ${info.backend}, ${ENGINE_THREADS} thread${ENGINE_THREADS > 1 ? 's' : ''}${info.threadsUnavailable && threadsAsked > 1 ? ` (${info.threadsUnavailable})` : ''}; ` +
       `references: onnxruntime-node ${CORES} threads and 1 thread, onnxruntime-web wasm ${webThreads} thread${webThreads > 1 ? 's' : ''}${webNote ? ` (${webNote})` : ''}`,
   );
   for (const name of chosen) {
