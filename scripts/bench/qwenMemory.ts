@@ -6,7 +6,7 @@
  *
  * What runs is src/worker/session.ts's runInspection on a long selection (the folder reads text with
  * Qwen's tokenizer.json, copied beside the generated weights), with the worker's loaders, options and
- * checkpoints; the summary serialised as postMessage does; an InspectionSession answering layer and trace
+ * checkpoints and kernel threads (bench.ts starts them in the child as the worker does); the summary serialised as postMessage does; an InspectionSession answering layer and trace
  * requests with the copies src/worker/main.ts makes to send them.
  */
 import { spawn } from 'node:child_process';
