@@ -8,7 +8,7 @@
 // the ink of each drawn label (its length must match its token's) and the accessible texts that do name
 // tokens (the aria-live readout while moving over the cells with the keyboard, the trace tables' headers).
 import assert from 'node:assert/strict';
-import { editorText, extensionsSettled, quickInput, quickOpen, runCommand } from './helpers.mjs';
+import { editorText, extensionsSettled, quickInput, quickOpen, runCommand, waitUntil as until } from './helpers.mjs';
 
 /** Line 3 of sample.md, and its tokens as the word tokenizer shows them. */
 const SENTENCE = 'The cat sat on the mat because it was tired.';
@@ -32,23 +32,6 @@ const readoutRe = (query, key) => new RegExp(`^#${query} ${q(TOKENS[query])} →
 const maskedRe = (query, key) =>
   new RegExp(`^#${query} ${q(TOKENS[query])} → #${key} ${q(TOKENS[key])}: masked \\(causal\\): query ${query} cannot see key ${key} \\(weight 0\\)$`);
 const HINT = 'Hover a cell to read it; click (or press Enter) to see its arithmetic.';
-
-/** Polls `fn` until it returns a truthy value (returned) or throws the last error after `timeout` ms. */
-async function until(fn, { timeout = 15_000, interval = 100, message = 'condition' } = {}) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = new Error(`${message}: got ${JSON.stringify(v)}`);
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${message}: ${last?.message}`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
 
 /** Waits until the locator's text matches `re` (string: equals); returns the text. */
 async function textMatching(locator, re, { timeout = 10_000, what = 'text' } = {}) {
