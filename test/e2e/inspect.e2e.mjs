@@ -8,7 +8,7 @@
 // the ink of each drawn label (its length must match its token's) and the accessible texts that do name
 // tokens (the aria-live readout while moving over the cells with the keyboard, the trace tables' headers).
 import assert from 'node:assert/strict';
-import { editorText, extensionsSettled, quickInput, quickOpen, runCommand, waitUntil as until } from './helpers.mjs';
+import { editorText, extensionsSettled, quickOpen, runCommand, selectWholeLine, waitUntil as until } from './helpers.mjs';
 
 /** Line 3 of sample.md, and its tokens as the word tokenizer shows them. */
 const SENTENCE = 'The cat sat on the mat because it was tired.';
@@ -49,18 +49,7 @@ async function selectSentence(page) {
   await quickOpen(page, 'sample.md');
   await editorText(page).getByText(SENTENCE).waitFor({ timeout: 15_000 });
   await extensionsSettled(page);
-  await selectLine(page, 3, SENTENCE.length);
-}
-
-async function selectLine(page, line, length) {
-  await page.keyboard.press('Control+G');
-  await quickInput(page).locator('input').waitFor({ state: 'visible', timeout: 10_000 });
-  await page.keyboard.type(String(line));
-  await page.keyboard.press('Enter');
-  await quickInput(page).waitFor({ state: 'hidden', timeout: 10_000 });
-  await page.keyboard.press('Home');
-  await page.keyboard.press('Shift+End');
-  await page.locator('.part.statusbar', { hasText: `Ln ${line}, Col ${length + 1} (${length} selected)` }).waitFor({ timeout: 10_000 });
+  await selectWholeLine(page, 3, SENTENCE.length);
 }
 
 /**
@@ -551,7 +540,7 @@ export async function sideViewFollowsTheSelection({ page, screenshot }) {
 
   // Selecting another line updates it.
   await editorText(page).getByText('The animal').click();
-  await selectLine(page, 4, 'The animal didn\'t cross the street because it was too wide.'.length);
+  await selectWholeLine(page, 4, 'The animal didn\'t cross the street because it was too wide.'.length);
   await until(async () => new RegExp(`: ${LINE4_TOKENS} query rows by ${LINE4_TOKENS} key columns`).test((await canvas.getAttribute('aria-label')) ?? ''), {
     message: `the side view to follow the selection (${LINE4_TOKENS} tokens)`,
   });
